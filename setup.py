@@ -1,0 +1,29 @@
+"""pip-installable core (no ROS needed) for machines such as a training cluster.
+
+On a ROS 2 machine build with colcon instead: CMakeLists.txt generates the
+messages and installs this same package beside them.
+"""
+from setuptools import find_packages, setup
+
+setup(
+    name="seal-ros",
+    version="0.1.0",
+    description="Event-camera perception: E2V reconstruction and SEAL open-vocabulary segmentation",
+    license="MIT",
+    python_requires=">=3.10",
+    packages=find_packages(include=["seal_ros", "seal_ros.*"]),
+    package_data={"seal_ros": ["data/*"]},
+    install_requires=[
+        "numpy", "torch", "torchvision", "segment-anything", "open-clip-torch",
+        "rosbags", "aedat", "numba", "h5py", "pyyaml", "tqdm", "scikit-image",
+        "scikit-learn", "pycocotools", "opencv-python-headless", "imageio", "matplotlib",
+    ],
+    entry_points={
+        "console_scripts": [
+            "seal-ros = seal_ros.cli:main",
+            "seal-ros-event-reconstructor = seal_ros.nodes.event_reconstructor:main",
+            "seal-ros-seal-segmenter = seal_ros.nodes.seal_segmenter:main",
+            "seal-ros-pair-recorder = seal_ros.nodes.pair_recorder:main",
+        ]
+    },
+)

@@ -21,7 +21,10 @@ DAVIS_AEDAT = DATA / "davis346_frames" / "davis.aedat4"
 if "SEAL_ROS_TEST_DOMAIN" not in os.environ:
     # 1..100: valid Fast DDS domains; random per session (xdist workers inherit it).
     os.environ["SEAL_ROS_TEST_DOMAIN"] = str(random.SystemRandom().randint(1, 100))
-os.environ["ROS_DOMAIN_ID"] = os.environ["SEAL_ROS_TEST_DOMAIN"]
+# pytest-xdist workers run tests concurrently: one domain each, so their nodes never meet.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+_offset = int(_worker[2:]) if _worker[2:].isdigit() else 0
+os.environ["ROS_DOMAIN_ID"] = str((int(os.environ["SEAL_ROS_TEST_DOMAIN"]) - 1 + _offset) % 100 + 1)
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 
 

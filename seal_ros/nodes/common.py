@@ -93,13 +93,18 @@ class Diagnostics:
 
 
 def run_node(node_cls, args=None) -> None:
-    """Standard ``main``: init, spin a multi-threaded executor, shut down cleanly."""
+    """Standard ``main``: init, spin, shut down cleanly.
+
+    A single-threaded executor: each node's callbacks are short adapters (heavy
+    work such as the SEAL model runs on a worker thread of the node's own), and
+    rclpy's multi-threaded executor measured slower here under load.
+    """
     import rclpy
-    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 
     rclpy.init(args=args)
     node = node_cls()
-    executor = MultiThreadedExecutor()
+    executor = SingleThreadedExecutor()
     executor.add_node(node)
     try:
         executor.spin()

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import rclpy
 from rclpy.context import Context
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
@@ -39,7 +39,7 @@ class Capture:
     instances: list = field(default_factory=list)  # (stamp ns, n instances, vocabulary)
     diagnostics: dict = field(default_factory=dict)  # node name -> last key/values
     published: list = field(default_factory=list)  # player: (stamp ns, wall s)
-    events_in_bag: int = 0
+    packet_last_t: list = field(default_factory=list)  # last event time (ns) of each packet, in play order
     script: list = field(default_factory=list)  # what the script did, with wall offsets
     vocabulary_change: dict = field(default_factory=dict)
 
@@ -80,7 +80,8 @@ def _prompt_array(width: int, height: int):
                                        persistent=True)])
 
 
-def play_recording(bag: Path, name: str, models_dir: str, speed: float = 1.0, log=print) -> Capture:
+def play_recording(bag: Path, name: str, models_dir: str, packet_last_t: list, speed: float = 1.0,
+                   log=print) -> Capture:
     """Runs the node graph on ``bag`` and returns what it published."""
     from rcl_interfaces.srv import SetParameters
 
@@ -89,10 +90,10 @@ def play_recording(bag: Path, name: str, models_dir: str, speed: float = 1.0, lo
     from seal_ros.nodes.player import BagPlayerNode
     from seal_ros.nodes.seal_segmenter import SealSegmenterNode
 
-    cap = Capture(name)
+    cap = Capture(name, packet_last_t=list(packet_last_t))
     ctx = Context()
     rclpy.init(context=ctx)
-    executor = MultiThreadedExecutor(num_threads=4, context=ctx)
+    executor = SingleThreadedExecutor(context=ctx)
     nodes = []
     try:
         common = [Parameter("events_topic", value=TOPIC)]
@@ -153,18 +154,19 @@ def play_recording(bag: Path, name: str, models_dir: str, speed: float = 1.0, lo
 def latency_ms(cap: Capture) -> list:
     """Packet publication -> reconstructed image reception, per image.
 
-    An image stamped S (its window end) can only be made once a packet with
-    events at or after S arrived; its latency counts from that packet's
-    publication (packet header stamps are the time of their last event).
+    An image stamped S (its window end, in event time) can only be made once
+    the packet holding the first event at or after S was received; latency
+    counts from that packet's publication. ``cap.packet_last_t`` holds each
+    packet's last event time, from decoding the recording beforehand.
     """
-    if not cap.published:
+    if not cap.published or not cap.packet_last_t:
         return []
-    stamps = np.array([s for s, _ in cap.published], np.int64)
+    last_t = np.maximum.accumulate(np.asarray(cap.packet_last_t[: len(cap.published)], np.int64))
     walls = np.array([w for _, w in cap.published])
     out = []
     for stamp, recv, _ in cap.images:
-        i = int(np.searchsorted(stamps, stamp, side="left"))
-        if i < len(stamps):
+        i = int(np.searchsorted(last_t, stamp, side="left"))
+        if i < len(walls):
             out.append((recv - walls[i]) * 1e3)
     return out
 

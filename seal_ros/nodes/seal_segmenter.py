@@ -1,0 +1,274 @@
+"""``seal_segmenter``: SEAL open-vocabulary instance segmentation of an event stream.
+
+Thin adapter: decoding/windowing (:mod:`seal_ros.segment.source`), prompts
+(:mod:`~seal_ros.segment.prompts`, :mod:`~seal_ros.segment.clicks`) and
+inference (:mod:`~seal_ros.segment.runner`, :mod:`seal_ros.seal.predictor`)
+live in the core. See docs/segmenter.md for topics, parameters and the RViz2 workflow.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+
+from seal_ros.nodes import segmenter_msgs as msgs
+from seal_ros.nodes.common import (
+    EVENTS_QOS, RESULT_QOS, SENSOR_QOS, Diagnostics, ErrorCounter, event_packet_type, ns_to_stamp, packet_from_msg,
+)
+from seal_ros.nodes.params import Param, ParamSet
+from seal_ros.seal.text import DEFAULT_TEMPLATES, PART_TEMPLATES
+from seal_ros.segment import vocabulary as V
+from seal_ros.segment.clicks import ClickError, ClickPrompter, image_click_to_pixel, plane_click_to_pixel
+from seal_ros.segment.plane import ENCODINGS, PlaneGeometry
+from seal_ros.segment.prompts import PromptError, PromptStore, prompt_from_msg
+from seal_ros.segment.runner import SegmentRunner, WindowOutput
+from seal_ros.segment.source import STAMP_SOURCES, WINDOW_MODES, WindowSource
+
+# Reliable + transient local: RViz2's Map display (transient local by default) and
+# volatile subscribers both match, and a late RViz2 gets the current plane at once.
+PLANE_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+def _device_ok(v):
+    return None if v in ("auto", "cpu", "cuda") or (v.startswith("cuda:") and v[5:].isdigit()) \
+        else f"device={v!r}: use auto, cpu, cuda or cuda:N"
+
+
+PARAMS = [
+    Param("events_topic", "/event_camera/events", "EventPacket topic to segment.", read_only=True),
+    Param("window_mode", "duration", "How events are cut into windows.", choices=WINDOW_MODES),
+    Param("window_duration_ms", 50.0, "Window length in duration mode (ms).", range=(1.0, 10000.0)),
+    Param("window_events", 100000, "Events per window in count mode.", range=(100, 50_000_000)),
+    Param("stamp_source", "sensor", "Result stamps: 'sensor' keeps the camera's event clock (as event_reconstructor);"
+          " 'header' maps it to ROS time with the packets' header stamps.", choices=STAMP_SOURCES, read_only=True),
+    Param("vocabulary", ["person", "car", "bicycle", "motorcycle", "bus", "truck", "dog", "cat", "chair", "bottle"],
+          "Instance class names (live: ros2 param set). Non-empty, unique ignoring case and spacing, at most "
+          f"{V.MAX_CLASSES} names of at most {V.MAX_NAME_CHARS} characters.", validate=V.check_vocabulary),
+    Param("part_vocabulary", ["head", "arm", "leg", "torso", "wheel", "door", "window", "headlight"],
+          "Part class names for prompts of part granularity (same rules).",
+          validate=lambda v: V.check_vocabulary(v, "part_vocabulary")),
+    Param("prompt_templates", list(DEFAULT_TEMPLATES), "CLIP prompt templates for the instance vocabulary;"
+          " each holds {} once; embeddings are averaged.", validate=V.check_templates),
+    Param("part_prompt_templates", list(PART_TEMPLATES), "CLIP prompt templates for the part vocabulary.",
+          validate=V.check_templates),
+    Param("click_mode", "box", "Clicks make boxes (two clicks: opposite corners) or single points.",
+          choices=("box", "point")),
+    Param("click_granularity", "instance", "Granularity of prompts made by clicks.",
+          choices=("instance", "part", "any")),
+    Param("track_prompts", False, "A persistent box prompt follows its object (takes its last mask's box)."),
+    Param("models_dir", "", "Directory of the checkpoints (empty: $SEAL_ROS_MODELS or"
+          " ~/.cache/seal_ros/models).", read_only=True),
+    Param("model", "vit_b", "vit_b: the published SEAL; tiny: random toy model for tests only.",
+          choices=("vit_b", "tiny"), read_only=True),
+    Param("device", "auto", "Torch device: auto (cuda when available), cpu, cuda, cuda:N.", validate=_device_ok,
+          read_only=True),
+    Param("precision", "auto", "Autocast: auto (bf16 on CUDA, fp32 on CPU), fp32, bf16, fp16.",
+          choices=("auto", "fp32", "bf16", "fp16"), read_only=True),
+    Param("plane_frame", "seal_image_plane", "Frame of the clickable image plane (RViz2 Fixed Frame).",
+          read_only=True),
+    Param("plane_resolution", 0.01, "Plane metres per pixel.", range=(1e-4, 10.0), read_only=True),
+    Param("plane_origin_x", 0.0, "Plane position of the image's bottom-left corner (m).", range=(-1e6, 1e6),
+          read_only=True),
+    Param("plane_origin_y", 0.0, "See plane_origin_x.", range=(-1e6, 1e6), read_only=True),
+    Param("plane_encoding", "raw", "Plane cells: raw grey (RViz Map colour scheme 'raw') or occupancy 0..100.",
+          choices=ENCODINGS),
+    Param("plane_rate_hz", 5.0, "Most plane messages a second (0: none).", range=(0.0, 100.0)),
+    Param("overlay_alpha", 0.45, "Mask opacity in ~/overlay.", range=(0.0, 1.0)),
+    Param("image_timeout_s", 1.0, "~/image_in older than this (wall time) is not drawn on.", range=(0.0, 60.0)),
+]
+
+
+class SealSegmenterNode(Node):
+    def __init__(self, **kwargs):
+        super().__init__("seal_segmenter", **kwargs)
+        from geometry_msgs.msg import Point, PointStamped
+        from nav_msgs.msg import OccupancyGrid
+        from sensor_msgs.msg import Image
+        from std_srvs.srv import Trigger
+        from visualization_msgs.msg import MarkerArray
+
+        from seal_ros.msg import InstanceMaskArray, Prompt, PromptArray
+
+        self.params = p = ParamSet(self, PARAMS, self._on_param)
+        self.errors = ErrorCounter(self.get_logger())
+        self.source = WindowSource(p["window_mode"], int(p["window_duration_ms"] * 1e6), p["window_events"],
+                                   p["stamp_source"])
+        self.store = PromptStore(track=p["track_prompts"])
+        self.clicks = ClickPrompter(p["click_mode"], p["click_granularity"])
+        self._sensor = None  # (w, h) once packets arrive
+        self._bg = None  # (wall time, image) from ~/image_in
+        self._last_plane = 0.0
+        self._plane_lock = threading.Lock()
+        self.runner = SegmentRunner(self._load_model, self.store, self._publish, self.get_logger(), self.errors,
+                                    self._event_image, p["overlay_alpha"])
+        self.runner.background = self._background
+        self.runner.pending_corner = lambda: self.clicks.pending
+        self.runner.set_vocabulary("instance", V.clean_vocabulary(p["vocabulary"]), p["prompt_templates"])
+        self.runner.set_vocabulary("part", V.clean_vocabulary(p["part_vocabulary"]), p["part_prompt_templates"])
+
+        self._pub_instances = self.create_publisher(InstanceMaskArray, "~/instances", RESULT_QOS)
+        self._pub_overlay = self.create_publisher(Image, "~/overlay", SENSOR_QOS)
+        self._pub_event_image = self.create_publisher(Image, "~/event_image", SENSOR_QOS)
+        self._pub_plane = self.create_publisher(OccupancyGrid, "~/plane", PLANE_QOS)
+        self._pub_markers = self.create_publisher(MarkerArray, "~/markers", RESULT_QOS)
+        self.runner.want_overlay = lambda: self._pub_overlay.get_subscription_count() > 0
+        self.create_subscription(event_packet_type(), p["events_topic"], self._on_events, EVENTS_QOS)
+        self.create_subscription(PromptArray, "~/prompts", lambda m: self._on_prompts(m.prompts), RESULT_QOS)
+        self.create_subscription(Prompt, "~/prompt", lambda m: self._on_prompts([m]), RESULT_QOS)
+        self.create_subscription(PointStamped, "/clicked_point", self._on_plane_click, RESULT_QOS)
+        self.create_subscription(Point, "~/mouse_left", self._on_image_click, RESULT_QOS)
+        self.create_subscription(Image, "~/image_in", self._on_image_in, SENSOR_QOS)
+        self.create_service(Trigger, "~/clear_prompts", self._srv_clear)
+        self.diagnostics = Diagnostics(self, "segmenter", self._diag_values)
+        self.runner.start()
+
+    # -- model -------------------------------------------------------------------------------
+    def _load_model(self):
+        import torch
+
+        from seal_ros.models.manifest import default_models_dir
+        from seal_ros.seal.predictor import SealPredictor
+
+        p = self.params
+        device = p["device"] if p["device"] != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+        prec = p["precision"] if p["precision"] != "auto" else ("bf16" if device.startswith("cuda") else "fp32")
+        dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[prec]
+        if p["model"] == "tiny":
+            from seal_ros.seal.build import build_seal
+            from seal_ros.seal.text import build_tiny_text_encoder
+
+            self.get_logger().warning("model=tiny: a RANDOM toy model for tests; its masks and classes are "
+                                      "MEANINGLESS. Use model=vit_b with the real weights.")
+            return SealPredictor(build_seal("tiny"), build_tiny_text_encoder(), device=device, dtype=dtype)
+        models_dir = p["models_dir"] or str(default_models_dir())
+        self.get_logger().info(f"loading SEAL from {models_dir} on {device} ({prec})")
+        return SealPredictor.from_model_dir(models_dir, device=device, dtype=dtype)
+
+    def _on_param(self, name, value):
+        p = self.params
+        if name in ("vocabulary", "prompt_templates"):
+            self.runner.set_vocabulary("instance", V.clean_vocabulary(p["vocabulary"]), p["prompt_templates"])
+        elif name in ("part_vocabulary", "part_prompt_templates"):
+            self.runner.set_vocabulary("part", V.clean_vocabulary(p["part_vocabulary"]), p["part_prompt_templates"])
+        elif name in ("window_mode", "window_duration_ms", "window_events"):
+            self.source.configure(p["window_mode"], int(p["window_duration_ms"] * 1e6), p["window_events"])
+        elif name == "click_mode":
+            self.clicks.mode = value
+        elif name == "click_granularity":
+            self.clicks.granularity = value
+        elif name == "track_prompts":
+            self.store.track = value
+        elif name == "overlay_alpha":
+            self.runner.overlay_alpha = value
+
+    # -- input ---------------------------------------------------------------------------------
+    def _on_events(self, msg) -> None:
+        windows, error = self.source.push(packet_from_msg(msg))
+        if error:
+            self.errors.report("bad_packet", error)
+        self._sensor = (int(msg.width), int(msg.height))
+        for w in windows:
+            self.runner.submit(w)
+
+    def _on_prompts(self, msgs) -> None:
+        try:
+            self.store.put([prompt_from_msg(m) for m in msgs])
+        except PromptError as exc:
+            self.errors.report("bad_prompt", f"prompt refused: {exc}")
+            return
+        self.runner.poke()
+
+    def _add_click(self, col: int, row: int) -> None:
+        prompt = self.clicks.click(col, row)
+        if prompt is None:
+            self.get_logger().info(f"first corner at pixel ({col}, {row}); click the opposite corner")
+        else:
+            self.get_logger().info(f"prompt {prompt.id} from clicks: {prompt.box or prompt.points.tolist()}")
+            try:
+                self.store.put([prompt])
+            except PromptError as exc:
+                self.errors.report("bad_prompt", f"click prompt refused: {exc}")
+        self.runner.poke()
+
+    def _on_plane_click(self, msg) -> None:
+        p = self.params
+        if self._sensor is None:
+            self.errors.report("click_before_events", "click ignored: no events received yet")
+            return
+        geo = PlaneGeometry(*self._sensor, p["plane_resolution"], p["plane_origin_x"], p["plane_origin_y"],
+                            p["plane_frame"])
+        try:
+            self._add_click(*plane_click_to_pixel(geo, msg.point.x, msg.point.y, msg.header.frame_id))
+        except ClickError as exc:
+            self.errors.report("bad_click", str(exc))
+
+    def _on_image_click(self, msg) -> None:
+        if self._sensor is None:
+            self.errors.report("click_before_events", "click ignored: no events received yet")
+            return
+        try:
+            self._add_click(*image_click_to_pixel(msg.x, msg.y, *self._sensor))
+        except ClickError as exc:
+            self.errors.report("bad_click", str(exc))
+
+    def _on_image_in(self, msg) -> None:
+        from seal_ros.io.images import ImageError, image_msg_to_array
+
+        try:
+            self._bg = (time.monotonic(), image_msg_to_array(msg))
+        except ImageError as exc:
+            self.errors.report("bad_image", f"~/image_in: {exc}")
+
+    def _background(self):
+        bg = self._bg
+        return bg[1] if bg is not None and time.monotonic() - bg[0] <= self.params["image_timeout_s"] else None
+
+    def _srv_clear(self, request, response):
+        n = self.store.clear()
+        self.clicks.reset()
+        self.runner.poke()
+        response.success, response.message = True, f"cleared {n} prompts"
+        return response
+
+    @staticmethod
+    def _event_image(events, width, height):
+        from seal_ros.events.representations import event_image
+
+        return event_image(events, width, height)
+
+    # -- output (worker thread) -------------------------------------------------------------------
+    def _publish(self, out: WindowOutput) -> None:
+        stamp = ns_to_stamp(out.window.t1_ns)
+        if not out.rerun:
+            self._pub_event_image.publish(msgs.image_msg(out.event_image, stamp, out.window.frame_id))
+        if out.overlay is not None:
+            self._pub_overlay.publish(msgs.image_msg(out.overlay, stamp, out.window.frame_id))
+        p = self.params
+        geo = PlaneGeometry(out.window.width, out.window.height, p["plane_resolution"], p["plane_origin_x"],
+                            p["plane_origin_y"], p["plane_frame"])
+        now = time.monotonic()
+        with self._plane_lock:
+            due = p["plane_rate_hz"] > 0 and now - self._last_plane >= 1.0 / p["plane_rate_hz"]
+            self._last_plane = now if due else self._last_plane
+        if due:
+            self._pub_plane.publish(msgs.plane_msg(out.event_image, geo, p["plane_encoding"], stamp))
+        if out.results is None:
+            return  # no model: publish nothing false
+        self._pub_instances.publish(msgs.instances_msg(out, stamp, ns_to_stamp(out.window.t0_ns)))
+        self._pub_markers.publish(msgs.markers_msg(out, geo, stamp))
+
+    def _diag_values(self) -> dict:
+        return dict(model=self.runner.state, prompts=len(self.store), errors=sum(self.errors.counts.values()),
+                    **self.runner.counts, **{f"err_{k}": v for k, v in self.errors.counts.items()})
+
+    def destroy_node(self):
+        self.runner.stop()
+        return super().destroy_node()
+
+
+def main(args=None):
+    from seal_ros.nodes.common import run_node
+
+    run_node(SealSegmenterNode, args)

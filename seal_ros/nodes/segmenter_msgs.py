@@ -1,0 +1,77 @@
+"""Messages of ``seal_segmenter``'s outputs, built from the core's :class:`WindowOutput`."""
+from __future__ import annotations
+
+import numpy as np
+
+from seal_ros.io.images import array_to_image_fields
+from seal_ros.segment.overlay import colour
+from seal_ros.segment.plane import PlaneGeometry, grid_data
+from seal_ros.segment.runner import GRANULARITY_CODE, WindowOutput
+
+
+def image_msg(img: np.ndarray, stamp, frame_id: str):
+    from sensor_msgs.msg import Image
+
+    msg = Image(**array_to_image_fields(img))
+    msg.header.stamp, msg.header.frame_id = stamp, frame_id
+    return msg
+
+
+def instances_msg(out: WindowOutput, stamp, start_stamp):
+    """``seal_ros/InstanceMaskArray``: stamp = window end; class indices into the carried vocabulary."""
+    from seal_ros.msg import InstanceMask, InstanceMaskArray
+
+    w = out.window
+    arr = InstanceMaskArray(window_start=start_stamp, event_count=w.count, width=w.width, height=w.height,
+                            vocabulary=list(out.vocabulary))
+    arr.header.stamp, arr.header.frame_id = stamp, w.frame_id
+    for i, (r, ci) in enumerate(zip(out.results, out.class_indices)):
+        arr.instances.append(InstanceMask(
+            id=i, prompt_id=int(r.prompt_id), class_index=int(ci), class_name=out.vocabulary[ci] if ci >= 0 else "",
+            class_score=float(r.class_score), mask_score=float(r.mask_score), score=float(r.score),
+            granularity=GRANULARITY_CODE.get(r.granularity, 0), bbox=[float(v) for v in r.bbox],
+            mask=image_msg(r.mask.astype(np.uint8) * 255, stamp, w.frame_id)))
+    return arr
+
+
+def plane_msg(event_image: np.ndarray, geo: PlaneGeometry, encoding: str, stamp):
+    """``nav_msgs/OccupancyGrid``: the image as a clickable plane (see seal_ros.segment.plane)."""
+    from nav_msgs.msg import OccupancyGrid
+
+    grid = OccupancyGrid()
+    grid.header.stamp, grid.header.frame_id = stamp, geo.frame_id
+    grid.info.map_load_time = stamp
+    grid.info.resolution = float(geo.resolution)
+    grid.info.width, grid.info.height = geo.width, geo.height
+    grid.info.origin.position.x, grid.info.origin.position.y = float(geo.origin_x), float(geo.origin_y)
+    grid.info.origin.orientation.w = 1.0
+    grid.data = grid_data(event_image, encoding).tobytes()
+    return grid
+
+
+def markers_msg(out: WindowOutput, geo: PlaneGeometry, stamp):
+    """``visualization_msgs/MarkerArray``: each instance's box and class name on the plane."""
+    from geometry_msgs.msg import Point
+    from visualization_msgs.msg import Marker, MarkerArray
+
+    markers = [Marker(action=Marker.DELETEALL)]
+    for i, (r, ci) in enumerate(zip(out.results, out.class_indices)):
+        if not r.mask.any():
+            continue
+        x0, y0, x1, y1 = r.bbox
+        corners = [geo.pixel_to_world(u, v) for u, v in ((x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0))]
+        rgb = [c / 255.0 for c in colour(r.prompt_id)]
+        for kind, mid in ((Marker.LINE_STRIP, 2 * i), (Marker.TEXT_VIEW_FACING, 2 * i + 1)):
+            m = Marker(type=kind, id=mid, ns="seal_instances", action=Marker.ADD)
+            m.header.stamp, m.header.frame_id = stamp, geo.frame_id
+            m.pose.orientation.w = 1.0
+            m.color.r, m.color.g, m.color.b, m.color.a = rgb[0], rgb[1], rgb[2], 1.0
+            if kind == Marker.LINE_STRIP:
+                m.scale.x = 2 * geo.resolution
+                m.points = [Point(x=x, y=y, z=0.01) for x, y in corners]
+            else:
+                m.scale.z = 16 * geo.resolution
+                m.pose.position.x, m.pose.position.y, m.pose.position.z = corners[0][0], corners[0][1], 0.02
+                m.text = out.vocabulary[ci] if ci >= 0 else f"prompt {r.prompt_id}"
+            markers.append(m)
+    return MarkerArray(markers=markers)

@@ -47,10 +47,14 @@ def run(args) -> int:
     caps, events = [], {}
     for name in names:
         bag = data / RECORDINGS[name]
-        stream = EventStream()
+        stream, last_t, n = EventStream(), [], 0
         with BagReader(bag) as reader:
-            events[name] = int(sum(len(stream.push(p).events) for p in reader.event_packets()))
-        caps.append(play_recording(bag, name, models_dir, speed=args.speed))
+            for packet in reader.event_packets():
+                ev = stream.push(packet).events
+                n += len(ev)
+                last_t.append(int(ev.t[-1]) if len(ev) else (last_t[-1] if last_t else 0))
+        events[name] = n
+        caps.append(play_recording(bag, name, models_dir, last_t, speed=args.speed))
     summary = write_outputs(out, caps, seg, events)
     summary["wall_time_s"] = round(time.monotonic() - t0, 1)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))

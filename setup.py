@@ -12,7 +12,14 @@ setup(
     license="MIT",
     python_requires=">=3.10",
     packages=find_packages(include=["seal_ros", "seal_ros.*"]),
-    package_data={"seal_ros": ["data/*"]},
+    # The same share/ files colcon installs, so the manifest, configs and RViz setup
+    # are found by a pip install too.
+    data_files=[
+        ("share/seal_ros/models", ["models/manifest.yaml"]),
+        ("share/seal_ros/rviz", ["rviz/seal.rviz"]),
+        ("share/seal_ros/config", ["config/perception.yaml"]),
+        ("share/seal_ros/launch", ["launch/perception.launch.py", "launch/record.launch.py"]),
+    ],
     install_requires=[
         "numpy", "torch", "torchvision", "segment-anything", "open-clip-torch",
         "rosbags", "aedat", "numba", "h5py", "pyyaml", "tqdm", "scikit-image",

@@ -1,0 +1,59 @@
+"""SAM's mask decoder, returning the transformer's mask tokens too.
+
+segment-anything's ``MaskDecoder.predict_masks`` keeps the transformer output
+``hs`` to itself; SEAL needs its mask tokens (``hs[:, 1:5]``; the three
+multimask ones are ``hs[:, 2:5]``).  :func:`predict_masks_with_tokens` calls the
+decoder's own parts in the same order (no edit of the installed library) and
+returns masks, IoU predictions and tokens; the tests check masks and IoU are
+exactly those of SAM's own forward.
+"""
+from __future__ import annotations
+
+from typing import List, Tuple
+
+import torch
+from segment_anything.modeling.mask_decoder import MaskDecoder
+
+__all__ = ["predict_masks_with_tokens"]
+
+
+def predict_masks_with_tokens(
+    decoder: MaskDecoder,
+    image_embeddings: torch.Tensor,
+    image_pe: torch.Tensor,
+    sparse_prompt_embeddings: torch.Tensor,
+    dense_prompt_embeddings: torch.Tensor,
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Like ``decoder.predict_masks``; returns (masks (N, 4, h, w), iou (N, 4), tokens (N, 4, C)).
+
+    ``image_embeddings`` is (1, C, H, W) (shared by all N prompts, as in SAM) or
+    (N, C, H, W) (one image per prompt).
+    """
+    n = sparse_prompt_embeddings.shape[0]
+    output_tokens = torch.cat([decoder.iou_token.weight, decoder.mask_tokens.weight], dim=0)
+    output_tokens = output_tokens.unsqueeze(0).expand(n, -1, -1)
+    tokens = torch.cat((output_tokens.to(sparse_prompt_embeddings.dtype), sparse_prompt_embeddings), dim=1)
+
+    if image_embeddings.shape[0] == n:
+        src = image_embeddings
+    else:
+        src = torch.repeat_interleave(image_embeddings, n, dim=0)
+    src = src + dense_prompt_embeddings
+    pos_src = torch.repeat_interleave(image_pe, n, dim=0)
+    b, c, h, w = src.shape
+
+    hs, src = decoder.transformer(src, pos_src, tokens)
+    iou_token_out = hs[:, 0, :]
+    mask_tokens_out = hs[:, 1:(1 + decoder.num_mask_tokens), :]
+
+    src = src.transpose(1, 2).reshape(b, c, h, w)
+    upscaled = decoder.output_upscaling(src)
+    hyper_in_list: List[torch.Tensor] = [
+        decoder.output_hypernetworks_mlps[i](mask_tokens_out[:, i, :])
+        for i in range(decoder.num_mask_tokens)
+    ]
+    hyper_in = torch.stack(hyper_in_list, dim=1)
+    b, c, h, w = upscaled.shape
+    masks = (hyper_in @ upscaled.view(b, c, h * w)).view(b, -1, h, w)
+    iou_pred = decoder.iou_prediction_head(iou_token_out)
+    return masks, iou_pred, mask_tokens_out

@@ -1,0 +1,328 @@
+"""SealPredictor: event window + prompts -> instance masks with open-vocabulary classes.
+
+The backbone runs once per event window (:meth:`SealPredictor.set_image`, cached
+by ``key``); the fusion neck once per (window, vocabulary); :meth:`predict`
+runs only SAM's prompt encoder + mask decoder (all prompts of the window in one
+call when they have the same shape) and SEAL's classification head.
+
+Classification: softmax(100 * cosine) against the current vocabulary's text
+embeddings; among SAM's three multimask outputs, empty masks are dropped and
+the one with the highest SAM-IoU x class probability is kept.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+from .cuda_graph import GraphCache
+from .modeling.seal import Seal, choose_candidates
+from .preprocess import ResizeTransform, event_image_tensor, normalize_event_tensor
+from .weights import MissingWeights, resolve_weights
+
+__all__ = ["SealPredictor", "PromptSpec", "InstanceResult", "MissingWeights", "GRANULARITIES",
+           "choose_candidates"]
+
+GRANULARITIES = ("instance", "part")
+PROMPT_GRANULARITIES = GRANULARITIES + ("any",)
+
+
+@dataclass
+class PromptSpec:
+    """One prompt in sensor pixels: a box (x0, y0, x1, y1) and/or points (N, 2)
+    with labels (N,) (1 foreground, 0 background)."""
+    id: int
+    box: Optional[Tuple[float, float, float, float]] = None
+    points: Optional[np.ndarray] = None
+    point_labels: Optional[np.ndarray] = None
+    granularity: str = "instance"
+
+
+@dataclass
+class InstanceResult:
+    prompt_id: int
+    mask: np.ndarray  # bool (H, W), sensor size
+    class_index: int  # into ``vocabulary``; -1 when unclassified (empty mask / no vocabulary)
+    class_name: str
+    class_score: float  # class probability
+    mask_score: float  # SAM's IoU prediction
+    score: float  # mask_score * class_score
+    granularity: str  # "instance" | "part" (the vocabulary that won)
+    bbox: Tuple[float, float, float, float]  # x0, y0, x1, y1 of the mask (x1, y1 exclusive)
+    vocabulary: Tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class _Vocab:
+    names: Tuple[str, ...]
+    text: torch.Tensor  # (C, D) on the model device, L2-normalised
+    version: int
+
+
+class SealPredictor:
+    """See the module docstring.  ``dtype``: autocast dtype (``torch.bfloat16`` /
+    ``torch.float16``) or None (fp32).  ``cuda_graphs``: capture each stage in a
+    CUDA graph (default: on for CUDA devices when every attention module is on the
+    fused path, see :func:`seal_ros.seal.accel.optimize_model`)."""
+
+    def __init__(self, model: Seal, text_encoder, device="cpu", dtype: Optional[torch.dtype] = None,
+                 cuda_graphs: Optional[bool] = None, cast_weights: bool = False):
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        if cast_weights and dtype is not None:
+            # Weights stored in ``dtype`` and no autocast: no per-call weight casts.  The
+            # prompt encoder and the head's Fourier position encoding stay fp32.
+            self.model.to(dtype)
+            self.model.eventsam.prompt_encoder.float()
+            self.model.pe_layer.float()
+        self.cast_weights = bool(cast_weights and dtype is not None)
+        self.text_encoder = text_encoder
+        if text_encoder is not None and hasattr(text_encoder, "to"):
+            text_encoder.to(self.device)
+        self.dtype = dtype
+        if cuda_graphs is None:
+            cuda_graphs = self.device.type == "cuda" and _all_fused(model)
+        self.cuda_graphs = bool(cuda_graphs) and self.device.type == "cuda"
+        self.graph_error: Optional[str] = None  # why graphs were turned off, if they were
+        self._graphs = {name: GraphCache(fn) for name, fn in (
+            ("encode", self._encode_fn), ("neck", self._neck_fn), ("head", self._head_fn))}
+        self._vocabs: Dict[str, _Vocab] = {}
+        self._version = 0
+        self._vocab_lock = threading.Lock()
+        self._run_lock = threading.RLock()
+        self._image: Optional[dict] = None
+
+    # -- construction from real weights -----------------------------------
+    @classmethod
+    def from_model_dir(cls, models_dir, device="cpu", dtype: Optional[torch.dtype] = None,
+                       config: str = "vit_b", cast_weights: Optional[bool] = None,
+                       compile: bool = False) -> "SealPredictor":
+        """Loads ``seal.pt`` (the whole model, EventSAM included) and the CLIP
+        ViT-L/14@336px file from ``models_dir``; raises :class:`MissingWeights`
+        listing exactly the missing files (before building anything).
+
+        Attention runs on the fused path (same weights and maths); on CUDA the
+        stages are graph-captured.  ``dtype`` (e.g. ``torch.bfloat16``) on CUDA
+        stores the weights in that dtype unless ``cast_weights=False`` (then
+        autocast); ``compile=True`` adds ``torch.compile`` (slow first calls)."""
+        from .accel import optimize_model
+        from .build import build_seal
+        from .checkpoint import load_seal
+        from .text import build_clip_text_encoder
+
+        files = resolve_weights(models_dir)
+        model = build_seal(config)
+        load_seal(model, files["seal"])
+        optimize_model(model, fused_attention=True, compile=compile)
+        text = build_clip_text_encoder(files["clip"], device=device)
+        if cast_weights is None:
+            cast_weights = dtype is not None and torch.device(device).type == "cuda"
+        return cls(model, text, device=device, dtype=dtype, cast_weights=cast_weights)
+
+    # -- vocabulary ------------------------------------------------------------
+    def set_vocabulary(self, names: Sequence[str], granularity: str = "instance",
+                       templates: Optional[Sequence[str]] = None) -> None:
+        """Encodes ``names`` (off the lock) and swaps the vocabulary atomically."""
+        if granularity not in GRANULARITIES:
+            raise ValueError(f"granularity must be one of {GRANULARITIES}, got {granularity!r}")
+        names = tuple(str(n) for n in names)
+        if not names:
+            raise ValueError("vocabulary is empty")
+        if len(set(names)) != len(names):
+            raise ValueError("vocabulary has duplicate names")
+        text = self.text_encoder.encode(list(names), templates).to(self.device, torch.float32)
+        with self._vocab_lock:
+            self._version += 1
+            self._vocabs[granularity] = _Vocab(names, text, self._version)
+
+    def vocabulary(self, granularity: str = "instance") -> Tuple[str, ...]:
+        v = self._vocabs.get(granularity)
+        return v.names if v is not None else ()
+
+    def _vocab_for(self, granularity: str, vocabs: Dict[str, _Vocab]) -> Optional[_Vocab]:
+        if granularity != "any":
+            return vocabs.get(granularity)
+        parts = [vocabs[g] for g in GRANULARITIES if g in vocabs]
+        if len(parts) <= 1:
+            return parts[0] if parts else None
+        return _Vocab(sum((p.names for p in parts), ()), torch.cat([p.text for p in parts]),
+                      -sum(p.version << (20 * i) for i, p in enumerate(parts)))
+
+    # -- stages (plain functions of tensors; graph-captured on CUDA) ----------
+    def _autocast(self):
+        return torch.autocast(self.device.type, dtype=self.dtype or torch.float32,
+                              enabled=self.dtype is not None and not self.cast_weights,
+                              cache_enabled=not self.cuda_graphs)
+
+    def _encode_fn(self, image):
+        dtype = self.model.eventsam.image_encoder.patch_embed.proj.weight.dtype
+        x = normalize_event_tensor(image, self.model.image_size, dtype)
+        return self.model.encode_image(x)
+
+    def _neck_fn(self, vit, text):
+        return self.model.fuse_text(vit, text)
+
+    def _head_fn(self, emb, fused, text, boxes, points, labels, out_h, out_w):
+        out = self.model.segment_and_classify(emb, fused, text, boxes=boxes, points=points,
+                                              labels=labels, out_size=(out_h, out_w))
+        # every small per-prompt number in one tensor: one device->host copy
+        out["summary"] = torch.cat([out["boxes"], out["choice"][:, None].float(), out["iou"],
+                                    out["class_prob"].float(), out["class_index"].float(),
+                                    out["nonempty"].float()], dim=1)
+        return out
+
+    def _run(self, stage: str, **inputs):
+        if self.cuda_graphs:
+            try:
+                return self._graphs[stage](context=self._autocast, **inputs)
+            except Exception as e:  # noqa: BLE001 - fall back to eager, keep the reason
+                self.cuda_graphs = False
+                self.graph_error = f"{type(e).__name__}: {e}"
+                for g in self._graphs.values():
+                    g.clear()
+                torch.cuda.synchronize(self.device)
+        with self._autocast():
+            return self._graphs[stage].fn(**inputs)
+
+    # -- image -------------------------------------------------------------------
+    @torch.no_grad()
+    def set_image(self, event_image: np.ndarray, key=None) -> None:
+        """Runs the backbone on a uint8 (H, W, 3) event image (skipped if ``key`` is
+        the cached one)."""
+        h, w = event_image.shape[:2] if isinstance(event_image, np.ndarray) else (0, 0)
+        with self._run_lock:
+            img = self._image
+            if key is not None and img is not None and img["key"] == key and img["hw"] == (h, w):
+                return
+            x = event_image_tensor(event_image, self.device)
+            emb, vit = self._run("encode", image=x)
+            if self.cuda_graphs:  # graph outputs are overwritten by the next replay
+                emb, vit = emb.clone(), vit.clone()
+            self._image = {"key": key, "hw": (h, w), "emb": emb, "vit": vit, "fused": {},
+                           "tf": ResizeTransform(h, w, self.model.image_size)}
+
+    def clear_image(self) -> None:
+        with self._run_lock:
+            self._image = None
+
+    @property
+    def has_image(self) -> bool:
+        return self._image is not None
+
+    def _fused(self, vocab: _Vocab) -> torch.Tensor:
+        cache = self._image["fused"]
+        if vocab.version not in cache:
+            if len(cache) > 4:
+                cache.clear()
+            fused = self._run("neck", vit=self._image["vit"], text=vocab.text)
+            cache[vocab.version] = fused.clone() if self.cuda_graphs else fused
+        return cache[vocab.version]
+
+    # -- prompts -----------------------------------------------------------------
+    @staticmethod
+    def _check(p: PromptSpec) -> None:
+        if p.granularity not in PROMPT_GRANULARITIES:
+            raise ValueError(f"prompt {p.id}: granularity must be one of {PROMPT_GRANULARITIES}")
+        if p.box is None and (p.points is None or len(p.points) == 0):
+            raise ValueError(f"prompt {p.id}: needs a box or at least one point")
+        if p.box is not None:
+            b = np.asarray(p.box, dtype=np.float64)
+            if b.shape != (4,) or not np.all(np.isfinite(b)) or b[2] <= b[0] or b[3] <= b[1]:
+                raise ValueError(f"prompt {p.id}: box must be finite (x0, y0, x1, y1) with x1 > x0, y1 > y0")
+        if p.points is not None and len(p.points):
+            pts = np.asarray(p.points, dtype=np.float64)
+            if pts.ndim != 2 or pts.shape[1] != 2 or not np.all(np.isfinite(pts)):
+                raise ValueError(f"prompt {p.id}: points must be a finite (N, 2) array")
+            if p.point_labels is not None and len(p.point_labels) != len(pts):
+                raise ValueError(f"prompt {p.id}: {len(pts)} points but {len(p.point_labels)} labels")
+
+    @torch.no_grad()
+    def predict(self, prompts: Sequence[PromptSpec]) -> List[InstanceResult]:
+        """One :class:`InstanceResult` per prompt, in order (needs :meth:`set_image`).
+
+        Prompts of the same granularity and shape (box or not, number of points)
+        go through one decoder call; a window's usual prompt set is one call."""
+        prompts = list(prompts)
+        for p in prompts:
+            self._check(p)
+        if not prompts:
+            return []
+        with self._vocab_lock:
+            vocabs = dict(self._vocabs)
+        with self._run_lock:
+            if self._image is None:
+                raise RuntimeError("predict() before set_image()")
+            groups: Dict[Tuple[str, bool, int], List[int]] = {}
+            for i, p in enumerate(prompts):
+                npts = 0 if p.points is None else len(p.points)
+                groups.setdefault((p.granularity, p.box is not None, npts), []).append(i)
+            results: List[Optional[InstanceResult]] = [None] * len(prompts)
+            for (gran, _, _), idx in groups.items():
+                sub = [prompts[i] for i in idx]
+                for i, r in zip(idx, self._predict_group(sub, gran, vocabs)):
+                    results[i] = r
+            return results  # type: ignore[return-value]
+
+    def _predict_group(self, prompts: List[PromptSpec], gran: str,
+                       vocabs: Dict[str, _Vocab]) -> List[InstanceResult]:
+        img = self._image
+        tf: ResizeTransform = img["tf"]
+        n = len(prompts)
+        # Graphs are captured per prompt count: pad to a power of two (repeat the last prompt).
+        m = 1 << (n - 1).bit_length() if self.cuda_graphs else n
+        padded = prompts + [prompts[-1]] * (m - n)
+        boxes = pts = labels = None
+        if prompts[0].box is not None:
+            boxes = self._tensor(tf.boxes(np.stack([p.box for p in padded])), torch.float32)
+        if prompts[0].points is not None and len(prompts[0].points):
+            pts = self._tensor(np.stack([tf.points(p.points) for p in padded]), torch.float32)
+            labels = self._tensor(np.stack([np.ones(len(p.points)) if p.point_labels is None
+                                            else np.asarray(p.point_labels) for p in padded]), torch.int64)
+        vocab = self._vocab_for(gran, vocabs)
+        fused = self._fused(vocab) if vocab is not None else None
+        out = self._run("head", emb=img["emb"], fused=fused, text=vocab.text if vocab else None,
+                        boxes=boxes, points=pts, labels=labels, out_h=tf.height, out_w=tf.width)
+        # Two device->host copies: the masks, and every small per-prompt number at once.
+        masks = self._to_host(out["masks"][:n])
+        small = out["summary"][:n].cpu().numpy()
+        names = vocab.names if vocab is not None else ()
+        n_inst = len(vocabs["instance"].names) if "instance" in vocabs else 0
+        results = []
+        for i, p in enumerate(prompts):
+            row = small[i]
+            k = int(row[4])
+            ok = vocab is not None and row[14 + k] > 0.5
+            c = int(row[11 + k]) if ok else -1
+            cp = float(row[8 + k]) if ok else 0.0
+            ms = float(row[5 + k])
+            g = gran if gran != "any" else ("part" if c >= n_inst else "instance")
+            results.append(InstanceResult(
+                prompt_id=int(p.id), mask=masks[i], class_index=c,
+                class_name=names[c] if c >= 0 else "", class_score=cp, mask_score=ms,
+                score=ms * cp, granularity=g, bbox=tuple(float(v) for v in row[:4]),
+                vocabulary=names))
+        return results
+
+    def _to_host(self, t: torch.Tensor) -> np.ndarray:
+        if self.device.type != "cuda":
+            return t.cpu().numpy()
+        # page-locked memory from torch's caching host allocator: a faster copy, and the
+        # block stays with the returned arrays until they are dropped
+        host = torch.empty(t.shape, dtype=t.dtype, pin_memory=True)
+        host.copy_(t, non_blocking=True)
+        torch.cuda.current_stream(self.device).synchronize()
+        return host.numpy()
+
+    def _tensor(self, a: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
+        return torch.as_tensor(np.ascontiguousarray(a)).to(self.device, dtype, non_blocking=True)
+
+
+def _all_fused(model: torch.nn.Module) -> bool:
+    from segment_anything.modeling.image_encoder import Attention as SamAttention
+
+    from .modeling.attention import RelPosAttention
+    attn = [m for m in model.modules() if isinstance(m, SamAttention)]
+    return bool(attn) and all(isinstance(m, RelPosAttention) and m.fused for m in attn)

@@ -66,6 +66,8 @@ PARAMS = [
           read_only=True),
     Param("precision", "auto", "Autocast: auto (bf16 on CUDA, fp32 on CPU), fp32, bf16, fp16.",
           choices=("auto", "fp32", "bf16", "fp16"), read_only=True),
+    Param("compile", False, "torch.compile the model (CUDA: prompt-only updates under 2 ms; first windows slow).",
+          read_only=True),
     Param("plane_frame", "seal_image_plane", "Frame of the clickable image plane (RViz2 Fixed Frame).",
           read_only=True),
     Param("plane_resolution", 0.01, "Plane metres per pixel.", range=(1e-4, 10.0), read_only=True),
@@ -144,7 +146,7 @@ class SealSegmenterNode(Node):
             return SealPredictor(build_seal("tiny"), build_tiny_text_encoder(), device=device, dtype=dtype)
         models_dir = p["models_dir"] or str(default_models_dir())
         self.get_logger().info(f"loading SEAL from {models_dir} on {device} ({prec})")
-        return SealPredictor.from_model_dir(models_dir, device=device, dtype=dtype)
+        return SealPredictor.from_model_dir(models_dir, device=device, dtype=dtype, compile=p["compile"])
 
     def _on_param(self, name, value):
         p = self.params

@@ -105,7 +105,7 @@ def run_node(packets, events_total, fps, out: Path) -> dict:
 
     env = dict(os.environ)
     cmd = [sys.executable, "-c", "from seal_ros.nodes.pair_recorder import main; main()", "--ros-args",
-           "-r", "__node:=bench_recorder", "-r", "events:=/bench/events", "-r", "image:=/bench/image",
+           "-r", "__node:=bench_recorder", "-p", "events_topic:=/bench/events", "-p", "image_topic:=/bench/image",
            "-p", f"output_dir:={out}", "-p", "session_name:=run", "-p", "record_on_start:=true",
            "-p", "status_period_s:=0.1", "-p", "window_ms:=30.0"]
     proc = subprocess.Popen(cmd, env=env, cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -96,7 +96,7 @@ def make_recorder(ros_context, ros_executor, out_dir, **params):
 
     overrides = dict(dict(output_dir=str(out_dir), session_name="run", window_ms=30.0, status_period_s=0.2), **params)
     node = PairRecorderNode(context=ros_context, parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()],
-                            cli_args=["--ros-args", "-r", "events:=/cam/events", "-r", "image:=/cam/image"])
+                            cli_args=["--ros-args", "-p", "events_topic:=/cam/events", "-p", "image_topic:=/cam/image"])
     ros_executor.add_node(node)
     helper = Node("recorder_test_helper", context=ros_context)
     ros_executor.add_node(helper)

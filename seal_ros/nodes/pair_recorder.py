@@ -23,6 +23,10 @@ def _dir_name(value) -> str | None:
 
 
 PARAMS = [
+    Param("events_topic", "/event_camera/events", "EventPacket topic to record.", read_only=True),
+    Param("image_topic", "/camera/image_raw", "sensor_msgs/Image topic to pair with the events.", read_only=True),
+    Param("camera_info_topic", "", "sensor_msgs/CameraInfo topic saved with the session (empty: beside "
+          "image_topic, i.e. <image_topic namespace>/camera_info).", read_only=True),
     Param("record_on_start", False, "Start recording as soon as the node starts.", read_only=True),
     Param("output_dir", "~/seal_ros_pairs", "Directory that receives one sub-directory per session.",
           validate=lambda v: None if v.strip() else "output_dir must not be empty"),
@@ -65,9 +69,11 @@ class PairRecorderNode(Node):
         self.errors = ErrorCounter(self.get_logger())
         self.worker = RecorderWorker()
         self._camera_info_saved = False
-        self.create_subscription(event_packet_type(), "events", self._on_events, EVENTS_QOS)
-        self.create_subscription(Image, "image", self._on_image, SENSOR_QOS)
-        self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, SENSOR_QOS)
+        image_topic = self.params["image_topic"]
+        info_topic = self.params["camera_info_topic"] or image_topic.rsplit("/", 1)[0] + "/camera_info"
+        self.create_subscription(event_packet_type(), self.params["events_topic"], self._on_events, EVENTS_QOS)
+        self.create_subscription(Image, image_topic, self._on_image, SENSOR_QOS)
+        self.create_subscription(CameraInfo, info_topic, self._on_camera_info, SENSOR_QOS)
         self.create_service(Trigger, "~/start", self._srv_start)
         self.create_service(Trigger, "~/stop", self._srv_stop)
         self._status_pub = self.create_publisher(RecorderStatus, "~/status", RESULT_QOS)

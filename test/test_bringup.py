@@ -94,3 +94,13 @@ def test_perception_launch_remaps_to_topics_the_nodes_use():
     args = ast.literal_eval(re.search(r"ARGS = (\{.*?\n\})", src, re.S).group(1))
     assert set(args) == {"events_topic", "image_topic", "namespace", "device", "models_dir", "vocabulary",
                          "rviz", "record"}
+
+
+def test_readme_parameter_tables_are_current():
+    from seal_ros.nodes.config_yaml import README, update_readme
+
+    text = README.read_text()
+    for node in NODES:
+        assert f"<!-- PARAMS:{node} -->" in text, f"README lacks {node}'s parameter table"
+    assert update_readme(text) == text, (
+        "README parameter tables drifted: run scripts/with-env python -m seal_ros.nodes.config_yaml --write")

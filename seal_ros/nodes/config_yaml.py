@@ -66,9 +66,22 @@ def render_markdown(node: str) -> str:
     return "\n".join(rows) + "\n"
 
 
+README = CONFIG.parents[1] / "README.md"
+
+
+def update_readme(text: str) -> str:
+    """``text`` with every ``<!-- PARAMS:node -->...<!-- /PARAMS -->`` block regenerated."""
+    import re
+
+    def block(m):
+        return f"<!-- PARAMS:{m.group(1)} -->\n{render_markdown(m.group(1))}<!-- /PARAMS -->"
+
+    return re.sub(r"<!-- PARAMS:(\w+) -->.*?<!-- /PARAMS -->", block, text, flags=re.S)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--write", action="store_true", help=f"rewrite {CONFIG}")
+    ap.add_argument("--write", action="store_true", help=f"rewrite {CONFIG} and the README's parameter tables")
     ap.add_argument("--markdown", metavar="NODE", choices=list(NODES), help="print NODE's README parameter table")
     args = ap.parse_args(argv)
     if args.markdown:
@@ -77,6 +90,7 @@ def main(argv=None) -> int:
     text = render()
     if args.write:
         CONFIG.write_text(text)
+        README.write_text(update_readme(README.read_text()))
     else:
         sys.stdout.write(text)
     return 0

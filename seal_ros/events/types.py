@@ -24,6 +24,13 @@ class EventArray:
             raise ValueError("EventArray fields must have equal length")
 
     @classmethod
+    def _trusted(cls, x, y, p, t) -> "EventArray":
+        """Build without the length check (decoders, whose arrays are equal by construction)."""
+        self = object.__new__(cls)
+        self.x, self.y, self.p, self.t = x, y, p, t
+        return self
+
+    @classmethod
     def empty(cls) -> "EventArray":
         return cls(np.empty(0, np.uint16), np.empty(0, np.uint16), np.empty(0, np.uint8), np.empty(0, np.int64))
 

@@ -1,0 +1,46 @@
+"""Streaming decoders for every ``event_camera_msgs/EventPacket`` encoding.
+
+``make_decoder(encoding, width, height)`` returns a :class:`Decoder` whose
+``decode(buf, time_base) -> (EventArray, TriggerArray)`` carries the stream's
+state from packet to packet; ``Decoder.stats`` holds its counters. One module
+per encoding: :mod:`.evt3`, :mod:`.libcaer_cmp`, :mod:`.libcaer`, :mod:`.mono`
+(``mono`` and ``trigger``).
+"""
+from __future__ import annotations
+
+from .base import COUNTER_NAMES, MAX_DIM, DecodeError, Decoder  # noqa: F401
+from .evt3 import Evt3Decoder
+from .libcaer import LibcaerDecoder
+from .libcaer_cmp import LibcaerCmpDecoder
+from .mono import MonoDecoder, TriggerDecoder
+
+DECODERS = {
+    cls.encoding: cls
+    for cls in (Evt3Decoder, LibcaerCmpDecoder, LibcaerDecoder, MonoDecoder, TriggerDecoder)
+}
+SUPPORTED_ENCODINGS = tuple(sorted(DECODERS))
+
+
+def make_decoder(encoding: str, width: int, height: int) -> Decoder:
+    """A fresh decoder for ``encoding``; raises :class:`DecodeError` (a ValueError) with a reason."""
+    cls = DECODERS.get(str(encoding))
+    if cls is None:
+        raise DecodeError(
+            f"unsupported encoding {encoding!r} (supported: {', '.join(SUPPORTED_ENCODINGS)})"
+        )
+    return cls(width, height)
+
+
+def warm_up(encodings=SUPPORTED_ENCODINGS) -> None:
+    """Compile (or load from numba's cache) the kernels for writable and read-only buffers.
+
+    Call before timing; the first decode in a process otherwise pays the JIT.
+    """
+    import numpy as np
+
+    ro = np.zeros(0, np.uint8)
+    ro.flags.writeable = False
+    for enc in encodings:
+        d = make_decoder(enc, 1, 1)
+        d.decode(np.zeros(0, np.uint8), 0)
+        d.decode(ro, 0)

@@ -1,0 +1,168 @@
+"""The decoder interface shared by every encoding.
+
+A decoder turns one packet payload (``uint8`` bytes) into change-detection
+events and external-trigger events, carrying its state (time high bits,
+current row/column, vector base, ...) from one packet to the next of the same
+stream. All state lives in small ``int64`` arrays so that numba kernels can
+update it in place; all counters live in ``self._counts`` and are exposed as
+the ``stats`` dict.
+
+Allocation is bounded by the packet size, never by a value read from the
+data: kernels write into preallocated chunks sized from the number of words
+left in the packet and stop early when a chunk is full; the driver loop
+(:meth:`Decoder._run_chunks`) then continues with a new chunk.
+"""
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir as _ir
+from numba.core.extending import intrinsic
+
+from seal_ros.events.types import EventArray, TriggerArray
+
+# Largest sensor side accepted (evt3 addresses are 11 bits, libcaer 15 bits).
+MAX_DIM = 32768
+# int64 ns cannot hold larger time bases without overflow.
+MAX_TIME_BASE = 1 << 62
+
+_U8 = np.dtype(np.uint8)
+_U16 = np.dtype("<u2")
+_U64 = np.dtype("<u8")
+
+# Counter slots shared by all kernels (indices into Decoder._counts).
+C_ON, C_OFF, C_RANGE, C_NOTIME, C_UNKNOWN, C_TRIG, C_RISING, C_ROLLOVER = range(8)
+COUNTER_NAMES = (
+    "on", "off", "dropped_out_of_range", "dropped_invalid_time", "unknown_words",
+    "triggers", "triggers_rising", "rollovers",
+)
+
+
+@intrinsic
+def cttz(typingctx, x):
+    """Count trailing zeros (LLVM ``cttz``; ``x`` must be non-zero) for numba kernels."""
+    def codegen(context, builder, signature, args):
+        return builder.cttz(args[0], _ir.Constant(_ir.IntType(1), 1))
+    return x(x), codegen
+
+
+class DecodeError(ValueError):
+    """A payload that cannot be decoded at all (the message says why)."""
+
+
+class Decoder:
+    """Base class: ``decode(buf, time_base) -> (EventArray, TriggerArray)``."""
+
+    encoding = ""
+    word_bytes = 1
+    _word_dtype = np.dtype(np.uint8)
+    # Most CD events one word can emit (bounds the output of a packet).
+    max_events_per_word = 1
+
+    def __init__(self, width: int, height: int):
+        width, height = int(width), int(height)
+        if not (0 < width <= MAX_DIM and 0 < height <= MAX_DIM):
+            raise DecodeError(f"bad sensor size {width}x{height} (each side must be 1..{MAX_DIM})")
+        self.width = width
+        self.height = height
+        self._counts = np.zeros(len(COUNTER_NAMES), np.int64)
+        self._packets = 0
+        self._bytes = 0
+        self._events = 0
+        self._truncated = 0
+        self._sc = _alloc(4096, 64)
+        self.reset()
+
+    # ---- to override -------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget the stream state (not the counters)."""
+
+    def _decode_words(self, words: np.ndarray, time_base: int):
+        raise NotImplementedError
+
+    # ---- public ------------------------------------------------------------------
+    def decode(self, buf, time_base: int):
+        if type(buf) is not np.ndarray or buf.dtype != _U8 or buf.ndim != 1 or not buf.flags.c_contiguous:
+            buf = np.ascontiguousarray(buf)
+            buf = (buf if buf.dtype == _U8 else buf.view(_U8)).reshape(-1)
+        if type(time_base) is not int:
+            time_base = int(time_base)
+        if not 0 <= time_base < MAX_TIME_BASE:
+            raise DecodeError(f"time_base {time_base} out of range 0..2^62")
+        nbytes = buf.shape[0]
+        self._packets += 1
+        self._bytes += nbytes
+        extra = nbytes % self.word_bytes
+        if extra:
+            self._truncated += extra
+            buf = buf[: nbytes - extra]
+        events, triggers = self._decode_words(buf.view(self._word_dtype), time_base)
+        self._events += events.t.shape[0]
+        return events, triggers
+
+    @property
+    def stats(self) -> dict:
+        out = {"packets": self._packets, "bytes": self._bytes, "events": self._events}
+        out.update({k: int(v) for k, v in zip(COUNTER_NAMES, self._counts)})
+        out["triggers_falling"] = out["triggers"] - out["triggers_rising"]
+        out["truncated_bytes"] = self._truncated
+        return out
+
+    # ---- helper for the word-stream kernels --------------------------------------
+    def _run_chunks(self, kernel, words, time_base, state):
+        """Call ``kernel`` until every word is consumed; returns (EventArray, TriggerArray).
+
+        ``kernel(words, start, time_base, width, height, state, counts, x, y, p, t,
+        tt, te, ti) -> (stop, n_events, n_triggers)`` keeps ``n_events + words left <=
+        len(x)`` so that single events always have room, checks before vectors and
+        triggers, and stops early (``stop < len(words)``) when they would not fit.
+        The first call writes into reusable scratch arrays (warm memory plus a copy
+        out beats fresh, page-faulting arrays) with room for at least ``len(words) +
+        2 * max_events_per_word`` events; when that was not enough (vector-dense
+        packets) later calls write into new chunks sized from the words left, and the
+        scratch grows to what the packet needed, so a steady dense stream decodes in
+        one call a packet. Every allocation is bounded by ``max_events_per_word``
+        times the packet's word count, never by a value read from the data.
+        """
+        n = words.shape[0]
+        per = self.max_events_per_word
+        sc = self._sc
+        if sc[0].shape[0] < n + 2 * per:
+            sc = self._sc = _alloc(n + 2 * per, sc[4].shape[0])
+        stop, ne, nt = kernel(words, 0, time_base, self.width, self.height, state, self._counts, *sc)
+        ev = EventArray._trusted(sc[0][:ne].copy(), sc[1][:ne].copy(), sc[2][:ne].copy(), sc[3][:ne].copy())
+        tr = TriggerArray(sc[4][:nt].copy(), sc[5][:nt].copy(), sc[6][:nt].copy()) if nt else _EMPTY_TRIGGERS
+        if stop >= n:
+            return ev, tr
+        ev_parts, tr_parts = [ev], [tr]
+        cap, tcap = sc[0].shape[0], sc[4].shape[0]
+        while stop < n:
+            left = n - stop
+            if ne + per + left > cap:  # events were full: grow, bounded by the words left
+                cap = min(per * left, 2 * cap) + 2 * per
+            if nt >= tcap:
+                tcap = min(left, 4 * tcap) + 1
+            out = _alloc(cap, tcap)
+            stop, ne, nt = kernel(words, stop, time_base, self.width, self.height, state, self._counts, *out)
+            ev_parts.append(EventArray._trusted(out[0][:ne], out[1][:ne], out[2][:ne], out[3][:ne]))
+            tr_parts.append(TriggerArray(out[4][:nt], out[5][:nt], out[6][:nt]))
+        ev, tr = EventArray.concatenate(ev_parts), TriggerArray.concatenate(tr_parts)
+        # next time this much fits the scratch (bounded by this packet's size)
+        self._sc = _alloc(min(len(ev) + len(ev) // 4, per * n) + 2 * per, min(len(tr) + len(tr) // 4, n) + 1)
+        return ev, tr
+
+
+def _alloc(cap: int, tcap: int) -> tuple:
+    return (np.empty(cap, np.uint16), np.empty(cap, np.uint16), np.empty(cap, np.uint8), np.empty(cap, np.int64),
+            np.empty(tcap, np.int64), np.empty(tcap, np.uint8), np.empty(tcap, np.uint8))
+
+
+def _frozen_empty_triggers() -> TriggerArray:
+    tr = TriggerArray.empty()
+    for a in (tr.t, tr.edge, tr.id):
+        a.flags.writeable = False
+    return tr
+
+
+# Shared by every packet without triggers (read-only, so sharing is safe).
+_EMPTY_TRIGGERS = _frozen_empty_triggers()
+

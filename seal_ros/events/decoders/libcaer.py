@@ -1,0 +1,45 @@
+"""``libcaer`` (iniVation, uncompressed): 8 bytes an event, little-endian.
+
+``uint32 data`` (bit 1 polarity, bits 2..16 y, bits 17..31 x) then
+``int32 ts_us``. ``t_ns = time_base + ts_us * 1000``, plus 2^31 us each time
+``ts_us`` decreases inside a packet (libcaer's timestamp overflow). Nothing
+carries over between packets (the driver's ``time_base`` absorbs overflows).
+Events outside the sensor are dropped and counted.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from seal_ros.events.types import EventArray, TriggerArray
+
+from .base import C_OFF, C_ON, C_RANGE, C_ROLLOVER, Decoder
+
+_DTYPE = np.dtype([("data", "<u4"), ("ts", "<i4")])
+OVERFLOW_US = 1 << 31
+
+
+class LibcaerDecoder(Decoder):
+    encoding = "libcaer"
+    word_bytes = 8
+
+    _word_dtype = _DTYPE
+
+    def _decode_words(self, words, time_base):
+        data = words["data"].astype(np.uint32)
+        ts = words["ts"].astype(np.int64)
+        if len(ts) > 1:
+            wraps = np.concatenate(([0], np.cumsum(np.diff(ts) < 0)))
+            self._counts[C_ROLLOVER] += int(wraps[-1])
+            ts += wraps * OVERFLOW_US
+        x = (data >> 17) & 0x7FFF
+        y = (data >> 2) & 0x7FFF
+        p = ((data >> 1) & 1).astype(np.uint8)
+        t = time_base + ts * 1000
+        ok = (x < self.width) & (y < self.height)
+        if not ok.all():
+            self._counts[C_RANGE] += int(len(ok) - np.count_nonzero(ok))
+            x, y, p, t = x[ok], y[ok], p[ok], t[ok]
+        on = int(np.count_nonzero(p))
+        self._counts[C_ON] += on
+        self._counts[C_OFF] += len(p) - on
+        return EventArray(x.astype(np.uint16), y.astype(np.uint16), p, t), TriggerArray.empty()

@@ -1,0 +1,1 @@
+"""SEAL-protocol and COCO-style evaluation of prompted event segmentation."""

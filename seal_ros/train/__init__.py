@@ -1,0 +1,1 @@
+"""Annotation-free training: MHSG guidance, EventSAM / SEAL / Semantic-E2VID stages, one trainer."""

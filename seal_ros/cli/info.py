@@ -18,6 +18,28 @@ def _version(module: str):
     return str(getattr(mod, "__version__", "present"))
 
 
+def _present(module: str) -> bool:
+    """A real package, not a same-named folder on sys.path (e.g. this checkout's launch/)."""
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return False
+    return spec is not None and spec.origin is not None
+
+
+def _models() -> dict:
+    from seal_ros.models.manifest import default_models_dir, load_manifest
+    from seal_ros.models.verify import verify_entry
+
+    models_dir = default_models_dir()
+    files = {}
+    for entry in load_manifest():
+        status = verify_entry(entry, models_dir, check_sha=False)
+        files[entry.file] = {"state": status.state, "required": entry.required}
+    return {"dir": str(models_dir), "files": files,
+            "seal_ready": all(f["state"] in ("ok", "unverified") for f in files.values() if f["required"])}
+
+
 def collect() -> dict:
     import seal_ros
 
@@ -33,7 +55,7 @@ def collect() -> dict:
             "distro": os.environ.get("ROS_DISTRO"),
             "rmw": os.environ.get("RMW_IMPLEMENTATION"),
             "domain_id": os.environ.get("ROS_DOMAIN_ID"),
-            "packages": {m: importlib.util.find_spec(m) is not None for m in ros},
+            "packages": {m: _present(m) for m in ros},
             "seal_ros_messages": importlib.util.find_spec("seal_ros.msg") is not None,
         },
     }
@@ -44,10 +66,8 @@ def collect() -> dict:
                                  "cuda_devices": torch.cuda.device_count() if torch.cuda.is_available() else 0}
     except Exception:  # noqa: BLE001
         pass
-    try:  # the model manifest (issue 5); absent pieces are reported, not fatal
-        from seal_ros.models import manifest
-
-        info["models"] = manifest.status_summary()
+    try:  # absent pieces are reported, not fatal
+        info["models"] = _models()
     except Exception as exc:  # noqa: BLE001
         info["models"] = f"unavailable ({exc.__class__.__name__}: {exc})"
     return info

@@ -20,6 +20,7 @@ from seal_ros.nodes.common import (
 from seal_ros.nodes.params import Param, ParamSet
 from seal_ros.seal.text import DEFAULT_TEMPLATES, PART_TEMPLATES
 from seal_ros.segment import vocabulary as V
+from seal_ros.segment.event_images import REPRESENTATIONS, make_event_image
 from seal_ros.segment.clicks import ClickError, ClickPrompter, image_click_to_pixel, plane_click_to_pixel
 from seal_ros.segment.plane import ENCODINGS, PlaneGeometry
 from seal_ros.segment.prompts import PromptError, PromptStore, prompt_from_msg
@@ -53,6 +54,9 @@ PARAMS = [
           " each holds {} once; embeddings are averaged.", validate=V.check_templates),
     Param("part_prompt_templates", list(PART_TEMPLATES), "CLIP prompt templates for the part vocabulary.",
           validate=V.check_templates),
+    Param("event_representation", "voxel", "Event image fed to EventSAM: voxel (3-bin temporal-bilinear voxel "
+          "grid shifted to its minimum, scaled to 0..255), histogram, time_surface. See docs/segmenter.md.",
+          choices=REPRESENTATIONS),
     Param("click_mode", "box", "Clicks make boxes (two clicks: opposite corners) or single points.",
           choices=("box", "point")),
     Param("click_granularity", "instance", "Granularity of prompts made by clicks.",
@@ -234,11 +238,8 @@ class SealSegmenterNode(Node):
         response.success, response.message = True, f"cleared {n} prompts"
         return response
 
-    @staticmethod
-    def _event_image(events, width, height):
-        from seal_ros.events.representations import event_image
-
-        return event_image(events, width, height)
+    def _event_image(self, events, width, height):
+        return make_event_image(self.params["event_representation"], events, width, height)
 
     # -- output (worker thread) -------------------------------------------------------------------
     def _publish(self, out: WindowOutput) -> None:

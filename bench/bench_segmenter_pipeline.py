@@ -74,7 +74,7 @@ def main(argv=None) -> int:
 
     dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[a.precision]
     text = build_tiny_text_encoder() if a.model == "tiny" else build_clip_text_encoder(None)
-    pred = SealPredictor(build_seal(a.model), text, device=a.device, dtype=dtype)
+    pred = SealPredictor.for_deployment(build_seal(a.model), text, device=a.device, dtype=dtype)  # as the node
     names = [f"class {i}" for i in range(a.classes)]
     t = time.perf_counter()
     pred.set_vocabulary(names)

@@ -108,7 +108,6 @@ class SealPredictor:
         stages are graph-captured.  ``dtype`` (e.g. ``torch.bfloat16``) on CUDA
         stores the weights in that dtype unless ``cast_weights=False`` (then
         autocast); ``compile=True`` adds ``torch.compile`` (slow first calls)."""
-        from .accel import optimize_model
         from .build import build_seal
         from .checkpoint import load_seal
         from .text import build_clip_text_encoder
@@ -116,11 +115,20 @@ class SealPredictor:
         files = resolve_weights(models_dir)
         model = build_seal(config)
         load_seal(model, files["seal"])
-        optimize_model(model, fused_attention=True, compile=compile)
         text = build_clip_text_encoder(files["clip"], device=device)
+        return cls.for_deployment(model, text, device, dtype, cast_weights, compile)
+
+    @classmethod
+    def for_deployment(cls, model: Seal, text_encoder, device="cpu", dtype: Optional[torch.dtype] = None,
+                       cast_weights: Optional[bool] = None, compile: bool = False) -> "SealPredictor":
+        """The fast path the node uses: fused attention, weights stored in ``dtype`` on
+        CUDA (unless ``cast_weights=False``), CUDA graphs, optional ``torch.compile``."""
+        from .accel import optimize_model
+
+        optimize_model(model, fused_attention=True, compile=compile)
         if cast_weights is None:
             cast_weights = dtype is not None and torch.device(device).type == "cuda"
-        return cls(model, text, device=device, dtype=dtype, cast_weights=cast_weights)
+        return cls(model, text_encoder, device=device, dtype=dtype, cast_weights=cast_weights)
 
     # -- vocabulary ------------------------------------------------------------
     def set_vocabulary(self, names: Sequence[str], granularity: str = "instance",

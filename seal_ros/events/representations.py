@@ -151,12 +151,34 @@ def time_surface(events: EventArray, width: int, height: int, tau_ns: float = 50
     return out
 
 
+@njit(cache=True, nogil=True)
+def _scaled_hwc(v, out):
+    """``out[y, x, b] = floor((v[b, y, x] - min) * 255 / (max - min) + 0.5)`` in one pass each
+    (float64 arithmetic, as numpy would do it); all zeros when max == min."""
+    B, H, W = v.shape
+    lo = np.float64(v[0, 0, 0])
+    hi = lo
+    for b in range(B):
+        for y in range(H):
+            for x in range(W):
+                f = np.float64(v[b, y, x])
+                if f < lo:
+                    lo = f
+                elif f > hi:
+                    hi = f
+    if hi <= lo:
+        return
+    scale = 255.0 / (hi - lo)
+    for y in range(H):
+        for x in range(W):
+            for b in range(B):
+                q = np.floor((np.float64(v[b, y, x]) - lo) * scale + 0.5)
+                out[y, x, b] = 255 if q > 255.0 else (0 if q < 0.0 else np.uint8(q))
+
+
 def event_image(events: EventArray, width: int, height: int, num_bins: int = 3) -> np.ndarray:
     """uint8 ``(H, W, num_bins)`` EventSAM input (see the module docstring)."""
-    v = voxel_grid(events, num_bins, width, height).astype(np.float64)
-    lo, hi = v.min(), v.max()
-    if hi <= lo:
-        img = np.zeros_like(v, dtype=np.uint8)
-    else:
-        img = np.floor((v - lo) * (255.0 / (hi - lo)) + 0.5).clip(0, 255).astype(np.uint8)
-    return np.ascontiguousarray(img.transpose(1, 2, 0))
+    v = voxel_grid(events, num_bins, width, height)
+    out = np.zeros((int(height), int(width), int(num_bins)), np.uint8)
+    _scaled_hwc(v, out)
+    return out

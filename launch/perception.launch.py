@@ -34,8 +34,8 @@ def _nodes(context):
     if arg["vocabulary"].strip():
         segmenter["vocabulary"] = [str(v) for v in yaml.safe_load(arg["vocabulary"])]
     frames = [("~/frames", arg["image_topic"])]
-    return [
-        PushRosNamespace(arg["namespace"]),
+    namespace = [PushRosNamespace(arg["namespace"])] if arg["namespace"] else []
+    return namespace + [
         Node(package="seal_ros", executable="event_reconstructor", name="event_reconstructor",
              parameters=[config, {**common, "device": arg["device"]}], remappings=frames, output="screen"),
         Node(package="seal_ros", executable="seal_segmenter", name="seal_segmenter",

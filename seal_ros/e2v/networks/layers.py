@@ -19,6 +19,15 @@ def _norm_name(norm):
     return norm if norm in ("BN", "IN") else None
 
 
+def _norm_layer(norm, channels):
+    """The normalisation module of a conv layer (key ``norm_layer`` in rpg checkpoints), or None."""
+    if norm == "BN":
+        return nn.BatchNorm2d(channels)
+    if norm == "IN":
+        return nn.InstanceNorm2d(channels, track_running_stats=True)
+    return None
+
+
 def _activation(name):
     if name is None or name in ("", "none", "None"):
         return None
@@ -36,10 +45,7 @@ class ConvLayer(nn.Module):
         self.norm = _norm_name(norm)
         self.conv2d = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, bias=self.norm != "BN")
         self.activation = _activation(activation)
-        if self.norm == "BN":
-            self.norm_layer = nn.BatchNorm2d(out_channels)
-        elif self.norm == "IN":
-            self.norm_layer = nn.InstanceNorm2d(out_channels, track_running_stats=True)
+        self.norm_layer = _norm_layer(self.norm, out_channels)
 
     def forward(self, x):
         out = self.conv2d(x)
@@ -57,10 +63,7 @@ class TransposedConvLayer(nn.Module):
         self.transposed_conv2d = nn.ConvTranspose2d(in_channels, out_channels, kernel_size, stride=2,
                                                     padding=padding, output_padding=1, bias=self.norm != "BN")
         self.activation = _activation(activation)
-        if self.norm == "BN":
-            self.norm_layer = nn.BatchNorm2d(out_channels)
-        elif self.norm == "IN":
-            self.norm_layer = nn.InstanceNorm2d(out_channels, track_running_stats=True)
+        self.norm_layer = _norm_layer(self.norm, out_channels)
 
     def forward(self, x):
         out = self.transposed_conv2d(x)

@@ -28,6 +28,10 @@ from .base import _U16, Decoder, cttz
 S_X, S_BASE_Y, S_POL, S_HIGH, S_LOW = range(5)
 
 
+# unsigned indices: numba skips the negative-index wraparound (never negative here)
+_u = np.uint64
+
+
 @njit(cache=True, nogil=True, boundscheck=False)
 def libcaer_cmp_kernel(words, start, time_base, width, height, state, counts, xs, ys, ps, ts, tt, te, ti):
     n = words.shape[0]
@@ -44,16 +48,16 @@ def libcaer_cmp_kernel(words, start, time_base, width, height, state, counts, xs
     n_unknown = 0
     i = start
     while i < n:
-        w = np.int64(words[i])
+        w = np.int64(words[_u(i)])
         code = w >> 12
         if code == 3:
             y = w & 0x7FF
             if ex < width and y < height:
                 p = (w >> 11) & 1
-                xs[ne] = ex
-                ys[ne] = y
-                ps[ne] = p
-                ts[ne] = tcur
+                xs[_u(ne)] = ex
+                ys[_u(ne)] = y
+                ps[_u(ne)] = p
+                ts[_u(ne)] = tcur
                 on += p
                 ne += 1
             else:
@@ -79,10 +83,10 @@ def libcaer_cmp_kernel(words, start, time_base, width, height, state, counts, xs
                 while m:
                     y = by + cttz(m)
                     m &= m - 1
-                    xs[ne] = ex
-                    ys[ne] = y
-                    ps[ne] = pol
-                    ts[ne] = tcur
+                    xs[_u(ne)] = ex
+                    ys[_u(ne)] = y
+                    ps[_u(ne)] = pol
+                    ts[_u(ne)] = tcur
                     ok = np.int64(y < height)
                     ne += ok
                     n_range += 1 - ok

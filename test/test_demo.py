@@ -43,6 +43,9 @@ def test_demo_pipeline_on_a_shortened_recording(tmp_path):
     assert rec["reconstructed_frames"] == len(frames) >= 10
     lat = rec["latency_ms"]["packet_to_reconstructed_image"]
     assert lat["count"] == len(frames) and 0 < lat["p50"] <= lat["p90"] <= lat["max"]
+    ov = rec["latency_ms"]["packet_to_overlay"]
+    assert rec["overlay_frames"] >= 3 and ov["count"] == rec["overlay_frames"] and ov["p50"] > 0
+    assert rec["latency_ms"]["packet_to_instances"] == {"count": 0}
     assert rec["vocabulary_change"]["accepted"] is True
     assert [s for _, s in rec["script"]][0].startswith("box prompt")
     assert (out / "contact_sheet.png").stat().st_size > 10_000

@@ -35,8 +35,8 @@ class Capture:
 
     name: str
     images: list = field(default_factory=list)  # (stamp ns, recv wall s, mono8 array)
-    overlays: list = field(default_factory=list)  # (stamp ns, rgb8 array)
-    instances: list = field(default_factory=list)  # (stamp ns, n instances, vocabulary)
+    overlays: list = field(default_factory=list)  # (stamp ns, recv wall s, rgb8 array)
+    instances: list = field(default_factory=list)  # (stamp ns, recv wall s, n instances, vocabulary)
     diagnostics: dict = field(default_factory=dict)  # node name -> last key/values
     published: list = field(default_factory=list)  # player: (stamp ns, wall s)
     packet_last_t: list = field(default_factory=list)  # last event time (ns) of each packet, in play order
@@ -62,10 +62,11 @@ class Collector(Node):
         self.cap.images.append((stamp_to_ns(msg.header.stamp), time.monotonic(), image_msg_to_array(msg)))
 
     def _on_overlay(self, msg):
-        self.cap.overlays.append((stamp_to_ns(msg.header.stamp), image_msg_to_array(msg)))
+        self.cap.overlays.append((stamp_to_ns(msg.header.stamp), time.monotonic(), image_msg_to_array(msg)))
 
     def _on_instances(self, msg):
-        self.cap.instances.append((stamp_to_ns(msg.header.stamp), len(msg.instances), list(msg.vocabulary)))
+        self.cap.instances.append((stamp_to_ns(msg.header.stamp), time.monotonic(), len(msg.instances),
+                                   list(msg.vocabulary)))
 
     def _on_diag(self, msg):
         for st in msg.status:
@@ -151,10 +152,10 @@ def play_recording(bag: Path, name: str, models_dir: str, packet_last_t: list, s
     return cap
 
 
-def latency_ms(cap: Capture) -> list:
-    """Packet publication -> reconstructed image reception, per image.
+def latency_ms(cap: Capture, outputs: list) -> list:
+    """Packet publication -> output reception, per output ``(stamp ns, recv wall s, ...)``.
 
-    An image stamped S (its window end, in event time) can only be made once
+    An output stamped S (its window end, in event time) can only be made once
     the packet holding the first event at or after S was received; latency
     counts from that packet's publication. ``cap.packet_last_t`` holds each
     packet's last event time, from decoding the recording beforehand.
@@ -164,7 +165,7 @@ def latency_ms(cap: Capture) -> list:
     last_t = np.maximum.accumulate(np.asarray(cap.packet_last_t[: len(cap.published)], np.int64))
     walls = np.array([w for _, w in cap.published])
     out = []
-    for stamp, recv, _ in cap.images:
+    for stamp, recv, *_ in outputs:
         i = int(np.searchsorted(last_t, stamp, side="left"))
         if i < len(walls):
             out.append((recv - walls[i]) * 1e3)
@@ -200,20 +201,20 @@ def write_outputs(out: Path, caps: list, segmentation: dict, event_counts: dict)
         d = out / cap.name
         for i, (stamp, _, img) in enumerate(cap.images):
             write_png(d / "frames" / f"{i:05d}_{stamp}.png", img)
-        for i, (stamp, img) in enumerate(cap.overlays):
+        for i, (stamp, _, img) in enumerate(cap.overlays):
             write_png(d / "overlay" / f"{i:05d}_{stamp}.png", img)
         clips = {}
         if cap.images:
             clips["reconstruction"] = str(write_clip(d / "reconstruction.gif", [im for _, _, im in cap.images], fps=15))
         if cap.overlays:
-            clips["overlay"] = str(write_clip(d / "overlay.gif", [im for _, im in cap.overlays], fps=10))
+            clips["overlay"] = str(write_clip(d / "overlay.gif", [im for _, _, im in cap.overlays], fps=10))
         picks = np.linspace(0, len(cap.images) - 1, 4).round().astype(int) if cap.images else []
         for i in picks:
             sheet_frames.append(cap.images[i][2])
             sheet_labels.append(f"{cap.name} E2V t={(cap.images[i][0] - cap.images[0][0]) / 1e6:.0f} ms")
         if cap.overlays:
             for i in np.linspace(0, len(cap.overlays) - 1, 4).round().astype(int):
-                sheet_frames.append(cap.overlays[i][1])
+                sheet_frames.append(cap.overlays[i][2])
                 sheet_labels.append(f"{cap.name} overlay t={(cap.overlays[i][0] - cap.overlays[0][0]) / 1e6:.0f} ms")
         diag = {name: _numeric(values) for name, values in cap.diagnostics.items()}
         summary["recordings"].append({
@@ -223,9 +224,11 @@ def write_outputs(out: Path, caps: list, segmentation: dict, event_counts: dict)
             "reconstructed_frames": len(cap.images),
             "overlay_frames": len(cap.overlays),
             "instance_messages": len(cap.instances),
-            "instances_published": int(sum(n for _, n, _ in cap.instances)),
-            "vocabularies_seen": sorted({tuple(v) for _, _, v in cap.instances}),
-            "latency_ms": {"packet_to_reconstructed_image": _percentiles(latency_ms(cap))},
+            "instances_published": int(sum(n for _, _, n, _ in cap.instances)),
+            "vocabularies_seen": sorted({tuple(v) for _, _, _, v in cap.instances}),
+            "latency_ms": {"packet_to_reconstructed_image": _percentiles(latency_ms(cap, cap.images)),
+                           "packet_to_overlay": _percentiles(latency_ms(cap, cap.overlays)),
+                           "packet_to_instances": _percentiles(latency_ms(cap, cap.instances))},
             "node_diagnostics": diag,
             "script": cap.script,
             "vocabulary_change": cap.vocabulary_change,

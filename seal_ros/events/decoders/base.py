@@ -79,8 +79,9 @@ class Decoder:
     def _decode_words(self, words: np.ndarray, time_base: int):
         raise NotImplementedError
 
-    # ---- public ------------------------------------------------------------------
-    def decode(self, buf, time_base: int):
+    # ---- shared by the decode paths ---------------------------------------------------
+    def _accept(self, buf, time_base):
+        """The payload as a contiguous 1-D uint8 array and a checked int ``time_base``; counts the packet."""
         if type(buf) is not np.ndarray or buf.dtype != _U8 or buf.ndim != 1 or not buf.flags.c_contiguous:
             buf = np.ascontiguousarray(buf)
             buf = (buf if buf.dtype == _U8 else buf.view(_U8)).reshape(-1)
@@ -88,9 +89,25 @@ class Decoder:
             time_base = int(time_base)
         if not 0 <= time_base < MAX_TIME_BASE:
             raise DecodeError(f"time_base {time_base} out of range 0..2^62")
-        nbytes = buf.shape[0]
         self._packets += 1
-        self._bytes += nbytes
+        self._bytes += buf.shape[0]
+        return buf, time_base
+
+    def _in_range(self, x, y, p, t) -> EventArray:
+        """Events of (numpy-decoded) x, y, p, t inside the sensor; the rest counted as dropped."""
+        ok = (x < self.width) & (y < self.height)
+        if not ok.all():
+            self._counts[C_RANGE] += int(len(ok) - np.count_nonzero(ok))
+            x, y, p, t = x[ok], y[ok], p[ok], t[ok]
+        on = int(np.count_nonzero(p))
+        self._counts[C_ON] += on
+        self._counts[C_OFF] += len(p) - on
+        return EventArray(x.astype(np.uint16), y.astype(np.uint16), p, t)
+
+    # ---- public ------------------------------------------------------------------
+    def decode(self, buf, time_base: int):
+        buf, time_base = self._accept(buf, time_base)
+        nbytes = buf.shape[0]
         extra = nbytes % self.word_bytes
         if extra:
             self._truncated += extra

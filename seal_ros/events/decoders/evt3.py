@@ -34,8 +34,8 @@ from numba import njit
 from seal_ros.events.types import EventArray, TriggerArray
 
 from .base import (
-    _EMPTY_TRIGGERS, _U8, _U16, C_NOTIME, C_OFF, C_ON, C_RANGE, C_RISING, C_ROLLOVER, C_TRIG, C_UNKNOWN,
-    MAX_TIME_BASE, DecodeError, Decoder, _alloc, cttz,
+    _EMPTY_TRIGGERS, _U16, C_NOTIME, C_OFF, C_ON, C_RANGE, C_RISING, C_ROLLOVER, C_TRIG, C_UNKNOWN,
+    Decoder, _alloc, cttz,
 )
 
 # Slots of the one int64 array the kernel gets (fewer array arguments: cheaper numba
@@ -253,16 +253,8 @@ class Evt3Decoder(Decoder):
         arrays shrunk in place (``ndarray.resize``, no copy) for packets of at least
         ``DIRECT_MIN_WORDS`` words. Otherwise :meth:`_more` continues in chunks.
         """
-        if type(buf) is not np.ndarray or buf.dtype != _U8 or buf.ndim != 1 or not buf.flags.c_contiguous:
-            buf = np.ascontiguousarray(buf)
-            buf = (buf if buf.dtype == _U8 else buf.view(_U8)).reshape(-1)
-        if type(time_base) is not int:
-            time_base = int(time_base)
-        if not 0 <= time_base < MAX_TIME_BASE:
-            raise DecodeError(f"time_base {time_base} out of range 0..2^62")
+        buf, time_base = self._accept(buf, time_base)
         nbytes = buf.shape[0]
-        self._packets += 1
-        self._bytes += nbytes
         if nbytes & 1:
             self._truncated += 1
             nbytes -= 1

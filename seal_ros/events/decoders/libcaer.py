@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from seal_ros.events.types import EventArray, TriggerArray
+from seal_ros.events.types import TriggerArray
 
-from .base import C_OFF, C_ON, C_RANGE, C_ROLLOVER, Decoder
+from .base import C_ROLLOVER, Decoder
 
 _DTYPE = np.dtype([("data", "<u4"), ("ts", "<i4")])
 OVERFLOW_US = 1 << 31
@@ -35,11 +35,4 @@ class LibcaerDecoder(Decoder):
         y = (data >> 2) & 0x7FFF
         p = ((data >> 1) & 1).astype(np.uint8)
         t = time_base + ts * 1000
-        ok = (x < self.width) & (y < self.height)
-        if not ok.all():
-            self._counts[C_RANGE] += int(len(ok) - np.count_nonzero(ok))
-            x, y, p, t = x[ok], y[ok], p[ok], t[ok]
-        on = int(np.count_nonzero(p))
-        self._counts[C_ON] += on
-        self._counts[C_OFF] += len(p) - on
-        return EventArray(x.astype(np.uint16), y.astype(np.uint16), p, t), TriggerArray.empty()
+        return self._in_range(x, y, p, t), TriggerArray.empty()

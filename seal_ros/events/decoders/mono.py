@@ -11,7 +11,7 @@ import numpy as np
 
 from seal_ros.events.types import EventArray, TriggerArray
 
-from .base import _U64, C_OFF, C_ON, C_RANGE, C_RISING, C_TRIG, Decoder
+from .base import _U64, C_RISING, C_TRIG, Decoder
 
 
 class MonoDecoder(Decoder):
@@ -25,14 +25,7 @@ class MonoDecoder(Decoder):
         p = (w >> np.uint64(63)).astype(np.uint8)
         y = ((w >> np.uint64(48)) & np.uint64(0x7FFF)).astype(np.int64)
         x = ((w >> np.uint64(32)) & np.uint64(0xFFFF)).astype(np.int64)
-        ok = (x < self.width) & (y < self.height)
-        if not ok.all():
-            self._counts[C_RANGE] += int(len(ok) - np.count_nonzero(ok))
-            x, y, p, t = x[ok], y[ok], p[ok], t[ok]
-        on = int(np.count_nonzero(p))
-        self._counts[C_ON] += on
-        self._counts[C_OFF] += len(p) - on
-        return EventArray(x.astype(np.uint16), y.astype(np.uint16), p, t), TriggerArray.empty()
+        return self._in_range(x, y, p, t), TriggerArray.empty()
 
 
 class TriggerDecoder(Decoder):

@@ -97,18 +97,22 @@ def test_window_answered_then_rerun_on_prompt_change_reuses_the_backbone(make):
     fake = FakePredictor()
     store = PromptStore()
     r, outs, _, _ = make(lambda: fake, store)
+    overlays = queue.Queue()
+    r.publish_overlay = overlays.put
     _ready(r)
     store.put([Prompt(1, box=(2, 2, 10, 10))])
     r.submit(window(1))
     a = outs.get(timeout=5)
     assert not a.rerun and [x.prompt_id for x in a.results] == [1] and a.vocabulary == ["car", "bus"]
-    assert a.window.t1_ns == 120 and a.overlay.shape == (H, W, 3)
+    assert a.window.t1_ns == 120
+    drawn = overlays.get(timeout=5)  # after the results, for the same window
+    assert drawn is a and drawn.overlay.shape == (H, W, 3)
     r.want_overlay = lambda: False  # nobody subscribes: no drawing
     store.put([Prompt(2, box=(20, 20, 30, 30))])
     r.poke()
     b = outs.get(timeout=5)
     assert b.rerun and b.window is a.window and sorted(x.prompt_id for x in b.results) == [1, 2]
-    assert b.overlay is None
+    assert b.overlay is None and overlays.empty()
     assert fake.backbone_runs == 1 and fake.image_keys == [1, 1]
 
 

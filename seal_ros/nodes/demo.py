@@ -105,6 +105,11 @@ def play_recording(bag: Path, name: str, models_dir: str, packet_last_t: list, s
             cli_args=["--ros-args", "-r", "/seal_segmenter/image_in:=/event_reconstructor/image"]))
         collector = Collector(cap, context=ctx)
         nodes.append(collector)
+        # The segmenter loads its model on a thread of its own (imports torch, CLIP, SAM):
+        # play only once that settled, so the first windows are not timed against it.
+        deadline = time.monotonic() + 120
+        while nodes[1].runner.state == "loading" and time.monotonic() < deadline:
+            time.sleep(0.05)
         player = BagPlayerNode(context=ctx, parameter_overrides=[
             Parameter("bag", value=str(bag)), Parameter("topic", value=TOPIC), Parameter("rate", value=speed),
             Parameter("start_delay_s", value=1.0)])

@@ -120,6 +120,7 @@ class SealSegmenterNode(Node):
         self._pub_plane = self.create_publisher(OccupancyGrid, "~/plane", PLANE_QOS)
         self._pub_markers = self.create_publisher(MarkerArray, "~/markers", RESULT_QOS)
         self.runner.want_overlay = lambda: self._pub_overlay.get_subscription_count() > 0
+        self.runner.publish_overlay = self._publish_overlay
         self.create_subscription(event_packet_type(), p["events_topic"], self._on_events, EVENTS_QOS)
         self.create_subscription(PromptArray, "~/prompts", lambda m: self._on_prompts(m.prompts), RESULT_QOS)
         self.create_subscription(Prompt, "~/prompt", lambda m: self._on_prompts([m]), RESULT_QOS)
@@ -243,24 +244,25 @@ class SealSegmenterNode(Node):
 
     # -- output (worker thread) -------------------------------------------------------------------
     def _publish(self, out: WindowOutput) -> None:
+        """Results first (what consumers wait for), then the event image and the plane."""
         stamp = ns_to_stamp(out.window.t1_ns)
-        if not out.rerun:
-            self._pub_event_image.publish(msgs.image_msg(out.event_image, stamp, out.window.frame_id))
-        if out.overlay is not None:
-            self._pub_overlay.publish(msgs.image_msg(out.overlay, stamp, out.window.frame_id))
         p = self.params
         geo = PlaneGeometry(out.window.width, out.window.height, p["plane_resolution"], p["plane_origin_x"],
                             p["plane_origin_y"], p["plane_frame"])
+        if out.results is not None:  # None: no model, so publish nothing false
+            self._pub_instances.publish(msgs.instances_msg(out, stamp, ns_to_stamp(out.window.t0_ns)))
+            self._pub_markers.publish(msgs.markers_msg(out, geo, stamp))
+        if not out.rerun:
+            self._pub_event_image.publish(msgs.image_msg(out.event_image, stamp, out.window.frame_id))
         now = time.monotonic()
         with self._plane_lock:
             due = p["plane_rate_hz"] > 0 and now - self._last_plane >= 1.0 / p["plane_rate_hz"]
             self._last_plane = now if due else self._last_plane
         if due:
             self._pub_plane.publish(msgs.plane_msg(out.event_image, geo, p["plane_encoding"], stamp))
-        if out.results is None:
-            return  # no model: publish nothing false
-        self._pub_instances.publish(msgs.instances_msg(out, stamp, ns_to_stamp(out.window.t0_ns)))
-        self._pub_markers.publish(msgs.markers_msg(out, geo, stamp))
+
+    def _publish_overlay(self, out: WindowOutput) -> None:
+        self._pub_overlay.publish(msgs.image_msg(out.overlay, ns_to_stamp(out.window.t1_ns), out.window.frame_id))
 
     def _diag_values(self) -> dict:
         return dict(model=self.runner.state, prompts=len(self.store), errors=sum(self.errors.counts.values()),

@@ -69,6 +69,7 @@ class SegmentRunner:
         self.background = None  # () -> Optional[uint8 image] (a reconstruction to draw on)
         self.pending_corner = None  # () -> Optional[(col, row)]
         self.want_overlay = lambda: True  # () -> bool: skip drawing when nobody subscribes
+        self.publish_overlay: Optional[Callable] = None  # (WindowOutput) -> None, after the results
         self.counts = dict(windows=0, dropped_windows=0, reruns=0, inferences=0, vocab_swaps=0)
         self._cond = threading.Condition()
         self._window: Optional[StampedWindow] = None
@@ -200,9 +201,12 @@ class SegmentRunner:
             # tracking: the stored (unclipped) prompts follow their masks
             self.store.follow(taken, {r.prompt_id: r.bbox for r in results if r.mask.any()})
         vocab, idx = combine_vocabularies(results or [], self.predictor.vocabulary("instance") if self.predictor else ())
-        overlay = self._draw(img, w, h, prompts, results, vocab, idx) if self.want_overlay() else None
-        self._publish(WindowOutput(window, img, overlay, results, vocab, idx, rerun,
-                                   time.perf_counter() - t_start))
+        out = WindowOutput(window, img, None, results, vocab, idx, rerun, time.perf_counter() - t_start)
+        self._publish(out)  # results first: their latency does not include drawing the overlay
+        if self.want_overlay():
+            out.overlay = self._draw(img, w, h, prompts, results, vocab, idx)
+            if self.publish_overlay is not None:
+                self.publish_overlay(out)
 
     def _infer(self, window: StampedWindow, img: np.ndarray, prompts: list[Prompt]) -> list:
         from seal_ros.seal.predictor import PromptSpec

@@ -23,11 +23,11 @@ def _windower(args, width, height):
 
 def reconstruct(args, progress=None) -> dict:
     import imageio.v3 as iio
-    import numpy as np
 
     from seal_ros.e2v.checkpoint import CheckpointError
     from seal_ros.e2v.reconstructor import Reconstructor
     from seal_ros.e2v.sources import SourceError, open_recording
+    from seal_ros.io.media import write_clip
 
     try:
         rec = open_recording(args.input, topic=args.topic, image_topic=args.image_topic)
@@ -77,8 +77,7 @@ def reconstruct(args, progress=None) -> dict:
               "method": args.method, "resets": r.resets, "decode_errors": rec.decode_errors}
     if args.mp4 and written:
         fps = 1000.0 / args.window_ms if not args.window_events else 30.0
-        iio.imwrite(out / "video.mp4", np.stack(written), fps=fps, codec="libx264", macro_block_size=1)
-        result["mp4"] = str(out / "video.mp4")
+        result["mp4"] = str(write_clip(out / "video.mp4", written, fps=fps))
     return result
 
 

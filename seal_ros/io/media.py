@@ -32,16 +32,9 @@ def write_clip(path, frames: Sequence[np.ndarray], fps: float = 10.0) -> Path:
         raise ValueError("no frames to write")
     if path.suffix == ".gif":
         iio.imwrite(path, np.stack(rgb), duration=1000.0 / fps, loop=0)
-    else:
-        even = [f[: f.shape[0] // 2 * 2, : f.shape[1] // 2 * 2] for f in rgb]  # yuv420 needs even sizes
-        iio.imwrite(path, np.stack(even), fps=fps, codec="libx264", plugin="pyav" if _has_av() else None)
+    else:  # MP4 through imageio-ffmpeg; macro_block_size=1 keeps odd sensor sizes (346x260) as they are
+        iio.imwrite(path, np.stack(rgb), fps=fps, codec="libx264", macro_block_size=1)
     return path
-
-
-def _has_av() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("av") is not None
 
 
 def contact_sheet(frames: Sequence[np.ndarray], columns: int = 4, labels: Sequence[str] | None = None,

@@ -1,14 +1,12 @@
 """``seal-ros info``: one JSON object naming versions, ROS pieces and model files."""
 import json
+import os
 import subprocess
 import sys
 
 
 def test_info_reports_versions_ros_pieces_and_models(tmp_path):
-    env = {"SEAL_ROS_MODELS": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    import os
-
-    env = {**os.environ, **env}
+    env = {**os.environ, "SEAL_ROS_MODELS": str(tmp_path)}
     (tmp_path / "seal.pt").write_bytes(b"x" * 10)
     res = subprocess.run([sys.executable, "-m", "seal_ros", "info"], capture_output=True, text=True, env=env, timeout=120)
     assert res.returncode == 0, res.stderr

@@ -17,6 +17,7 @@ from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node, PushRosNamespace
 from launch_ros.substitutions import FindPackageShare
+from seal_ros.io.paths import expand_path
 
 ARGS = {
     "namespace": ("", "namespace of all nodes (their relative topics move with it)"),
@@ -27,7 +28,7 @@ ARGS = {
     "models_dir": ("", "checkpoint folder, ~ and $VARS expanded (empty: $SEAL_ROS_MODELS or ~/.cache/seal_ros/models)"),
     "vocabulary": ("", "initial vocabulary as a YAML list, e.g. \"['car', 'person']\" (empty: the config's)"),
     "image_reliability": ("", "QoS of published images: reliable or best_effort (empty: the config's, reliable)"),
-    "params_file": ("", "a YAML parameter file applied over the package's config/perception.yaml"),
+    "params_file": ("", "a YAML parameter file applied over the package's config/perception.yaml (~ and $VARS expanded)"),
     "use_sim_time": ("false", "use /clock (bag replay with --clock)"),
     "log_level": ("info", "log level of the nodes: debug, info, warn, error"),
     "rviz": ("false", "start RViz2 with rviz/seal.rviz (a warning, not an error, when rviz2 is not installed)"),
@@ -39,7 +40,7 @@ def _nodes(context):
     arg = {name: LaunchConfiguration(name).perform(context).strip() for name in ARGS}
     given = {k: v for k, v in arg.items() if v}
     files = [PathJoinSubstitution([FindPackageShare("seal_ros"), "config", "perception.yaml"])]
-    files += [given["params_file"]] if "params_file" in given else []
+    files += [expand_path(given["params_file"])] if "params_file" in given else []
     common = {"use_sim_time": arg["use_sim_time"].lower() == "true"}
     common.update({k: given[k] for k in ("events_topic",) if k in given})
     recon = {**common, **{k: given[k] for k in ("device", "image_reliability") if k in given}}

@@ -108,7 +108,7 @@ def test_launch_arguments_users_expect(launch_file):
     src = launch_file.read_text()
     assert {"namespace", "events_topic", "image_topic", "params_file", "use_sim_time", "log_level"} <= set(args)
     # a user's YAML goes over the package's, the non-empty arguments over both
-    assert 'files += [given["params_file"]]' in src and "parameters=files + [" in src
+    assert 'files += [expand_path(given["params_file"])]' in src and "parameters=files + [" in src
     assert '["--log-level", arg["log_level"]]' in src or 'ros_args = ["--log-level", arg["log_level"]]' in src
     assert '"use_sim_time": arg["use_sim_time"].lower() == "true"' in src
     assert args["use_sim_time"][0] == "false" and args["log_level"][0] == "info"

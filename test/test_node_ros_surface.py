@@ -175,3 +175,26 @@ def test_segmenter_results_reach_reliable_subscribers_and_missing_weights_are_an
     assert spin_until(ros_executor, lambda: len(images) >= 2, 10)
     assert spin_until(ros_executor, lambda: (_latest(store, "seal_segmenter") or (0, 0))[1] == 2, 5)
     assert _latest(store, "seal_segmenter")[2].startswith("model weights missing")
+
+
+def test_an_exception_in_a_callback_is_counted_and_spinning_goes_on(ros_context):
+    from rclpy.executors import SingleThreadedExecutor
+
+    from seal_ros.nodes.common import ErrorCounter, _spin
+
+    node = Node("raising_node", context=ros_context)
+    node.errors = ErrorCounter(node.get_logger())
+    calls = []
+
+    def tick():
+        calls.append(1)
+        if len(calls) <= 2:
+            raise MemoryError("a hostile input")  # what a fallback let escape before (issue 13.2)
+        ros_context.try_shutdown()  # the third call ends the spin, as a signal would
+
+    node.create_timer(0.01, tick)
+    ex = SingleThreadedExecutor(context=ros_context)
+    ex.add_node(node)
+    _spin(ex, node)
+    assert len(calls) == 3 and node.errors.counts["callback_exception"] == 2
+    node.destroy_node()

@@ -1,53 +1,76 @@
-"""Event-camera perception: reconstruction + SEAL segmentation (+ recording).
+"""Event-camera perception: reconstruction + SEAL segmentation (+ recording, + RViz2).
 
-    ros2 launch seal_ros perception.launch.py events_topic:=/event_camera/events rviz:=true
-    ros2 launch seal_ros perception.launch.py vocabulary:="['car', 'person']" device:=cuda record:=true
+    ros2 launch seal_ros perception.launch.py rviz:=true
+    ros2 launch seal_ros perception.launch.py namespace:=robot1 model:=vit_b device:=cuda record:=true
+    ros2 launch seal_ros perception.launch.py params_file:=my_params.yaml log_level:=debug
 
-Every parameter comes from config/perception.yaml; the arguments below
-override the few that differ between robots.
+Every parameter comes from the package's config/perception.yaml, then from
+``params_file`` (a user's YAML in the same layout) over it, then from the
+arguments below that are not empty. Input topics are relative, so
+``namespace:=robot1`` moves the whole graph (``/robot1/event_camera/events``).
 """
 import yaml
+from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node, PushRosNamespace
 from launch_ros.substitutions import FindPackageShare
+from seal_ros.io.paths import expand_path
 
 ARGS = {
-    "events_topic": ("/event_camera/events", "event_camera_msgs/EventPacket topic from the driver"),
-    "image_topic": ("/camera/image_raw", "sensor_msgs/Image topic (APS or frame camera) for the complementary filter and recording"),
-    "namespace": ("", "namespace for all nodes"),
-    "device": ("auto", "torch device: cpu, cuda or auto"),
-    "models_dir": ("~/.cache/seal_ros/models", "folder with the checkpoints listed in models/manifest.yaml"),
-    "vocabulary": ("", "initial vocabulary as a YAML list, e.g. \"['car', 'person']\" (empty: the config file's)"),
-    "rviz": ("false", "start RViz2 with rviz/seal.rviz"),
+    "namespace": ("", "namespace of all nodes (their relative topics move with it)"),
+    "events_topic": ("", "EventPacket topic (empty: the config's event_camera/events, relative)"),
+    "image_topic": ("", "sensor_msgs/Image topic of a frame camera, for ~/frames and recording (empty: camera/image_raw)"),
+    "model": ("", "SEAL model: vit_b (the published weights) or tiny (random, tests only); empty: the config's"),
+    "device": ("", "torch device of both nodes: auto, cpu, cuda, cuda:N (empty: the config's)"),
+    "models_dir": ("", "checkpoint folder, ~ and $VARS expanded (empty: $SEAL_ROS_MODELS or ~/.cache/seal_ros/models)"),
+    "vocabulary": ("", "initial vocabulary as a YAML list, e.g. \"['car', 'person']\" (empty: the config's)"),
+    "image_reliability": ("", "QoS of published images: reliable or best_effort (empty: the config's, reliable)"),
+    "params_file": ("", "a YAML parameter file applied over the package's config/perception.yaml (~ and $VARS expanded)"),
+    "use_sim_time": ("false", "use /clock (bag replay with --clock)"),
+    "log_level": ("info", "log level of the nodes: debug, info, warn, error"),
+    "rviz": ("false", "start RViz2 with rviz/seal.rviz (a warning, not an error, when rviz2 is not installed)"),
     "record": ("false", "also start pair_recorder"),
 }
 
 
 def _nodes(context):
-    arg = {name: LaunchConfiguration(name).perform(context) for name in ARGS}
-    config = PathJoinSubstitution([FindPackageShare("seal_ros"), "config", "perception.yaml"])
-    common = {"events_topic": arg["events_topic"]}
-    segmenter = {**common, "device": arg["device"], "models_dir": arg["models_dir"]}
-    if arg["vocabulary"].strip():
-        segmenter["vocabulary"] = [str(v) for v in yaml.safe_load(arg["vocabulary"])]
-    frames = [("~/frames", arg["image_topic"])]
-    namespace = [PushRosNamespace(arg["namespace"])] if arg["namespace"] else []
-    return namespace + [
-        Node(package="seal_ros", executable="event_reconstructor", name="event_reconstructor",
-             parameters=[config, {**common, "device": arg["device"]}], remappings=frames, output="screen"),
-        Node(package="seal_ros", executable="seal_segmenter", name="seal_segmenter",
-             parameters=[config, segmenter],
-             remappings=[("~/image_in", "event_reconstructor/image")], output="screen"),
-        Node(package="seal_ros", executable="pair_recorder", name="pair_recorder",
-             parameters=[config, {**common, "image_topic": arg["image_topic"]}],
-             condition=IfCondition(arg["record"]), output="screen"),
-        Node(package="rviz2", executable="rviz2", name="rviz2",
-             arguments=["-d", PathJoinSubstitution([FindPackageShare("seal_ros"), "rviz", "seal.rviz"])],
-             condition=IfCondition(arg["rviz"]), output="screen"),
+    arg = {name: LaunchConfiguration(name).perform(context).strip() for name in ARGS}
+    given = {k: v for k, v in arg.items() if v}
+    files = [PathJoinSubstitution([FindPackageShare("seal_ros"), "config", "perception.yaml"])]
+    files += [expand_path(given["params_file"])] if "params_file" in given else []
+    common = {"use_sim_time": arg["use_sim_time"].lower() == "true"}
+    common.update({k: given[k] for k in ("events_topic",) if k in given})
+    recon = {**common, **{k: given[k] for k in ("device", "image_reliability") if k in given}}
+    seg = {**recon, **{k: given[k] for k in ("model", "models_dir") if k in given}}
+    if "vocabulary" in given:
+        seg["vocabulary"] = [str(v) for v in yaml.safe_load(given["vocabulary"])]
+    rec = {**common, **({"image_topic": given["image_topic"]} if "image_topic" in given else {})}
+    frames = [("~/frames", given.get("image_topic", "camera/image_raw"))]
+    ros_args = ["--log-level", arg["log_level"]]
+
+    def node(executable, params, **kw):
+        return Node(package="seal_ros", executable=executable, name=executable, parameters=files + [params],
+                    ros_arguments=ros_args, output="screen", **kw)
+
+    actions = [PushRosNamespace(arg["namespace"])] if arg["namespace"] else []
+    actions += [
+        node("event_reconstructor", recon, remappings=frames),
+        node("seal_segmenter", seg, remappings=[("~/image_in", "event_reconstructor/image")]),
+        node("pair_recorder", rec, condition=IfCondition(arg["record"])),
     ]
+    if arg["rviz"].lower() == "true":
+        try:
+            get_package_share_directory("rviz2")
+        except PackageNotFoundError:
+            return actions + [LogInfo(msg="WARNING: rviz:=true but rviz2 is not installed "
+                                          "(sudo apt install ros-jazzy-rviz2); the nodes run without it")]
+        actions.append(Node(package="rviz2", executable="rviz2", name="rviz2", output="screen",
+                            arguments=["-d", PathJoinSubstitution([FindPackageShare("seal_ros"), "rviz", "seal.rviz"])],
+                            parameters=[{"use_sim_time": common["use_sim_time"]}]))
+    return actions
 
 
 def generate_launch_description():

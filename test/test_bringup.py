@@ -56,22 +56,36 @@ def _kw(call, name):
     return None
 
 
-@pytest.mark.parametrize("launch_file", sorted((ROOT / "launch").glob("*.launch.py")))
+def _executables(calls):
+    """(package, executable) of every Node(...) and of the launch file's own node("exe", ...) helper."""
+    out = []
+    for call in calls:
+        fn = getattr(call.func, "id", None)
+        if fn == "Node":
+            exe = _kw(call, "executable")
+            if isinstance(exe, ast.Constant):
+                out.append((ast.literal_eval(_kw(call, "package")), exe.value, call))
+        elif fn == "node" and call.args and isinstance(call.args[0], ast.Constant):
+            out.append(("seal_ros", call.args[0].value, call))
+    return out
+
+
+LAUNCH_FILES = sorted((ROOT / "launch").glob("*.launch.py"))
+
+
+@pytest.mark.parametrize("launch_file", LAUNCH_FILES, ids=lambda p: p.name)
 def test_launch_files_name_only_existing_things(launch_file):
     tree, calls = _launch_calls(launch_file)
     assert any(isinstance(n, ast.FunctionDef) and n.name == "generate_launch_description" for n in tree.body)
+    assert len(launch_file.read_text().splitlines()) <= 90, "launch files stay thin"
     cmake = (ROOT / "CMakeLists.txt").read_text()
-    nodes = [c for c in calls if getattr(c.func, "id", None) == "Node"]
-    assert nodes, "no Node actions"
-    for call in nodes:
-        pkg = ast.literal_eval(_kw(call, "package"))
-        exe = ast.literal_eval(_kw(call, "executable"))
+    exes = _executables(calls)
+    assert exes, "no Node actions"
+    for pkg, exe, call in exes:
         if pkg == "seal_ros":
             assert (ROOT / "executables" / exe).is_file(), exe
             assert f"executables/{exe}" in cmake, f"{exe} not installed by CMakeLists.txt"
             assert exe in NODES, exe
-            name = ast.literal_eval(_kw(call, "name"))
-            assert name == exe
         else:
             assert pkg == "rviz2"
     # every share-relative path the file joins must exist in the package
@@ -84,6 +98,51 @@ def test_launch_files_name_only_existing_things(launch_file):
                 assert f"{rel[0]}" in re.search(r"install\(DIRECTORY ([^)]*)DESTINATION share", cmake).group(1)
 
 
+def _args(launch_file):
+    return ast.literal_eval(re.search(r"ARGS = (\{.*?\n\})", launch_file.read_text(), re.S).group(1))
+
+
+@pytest.mark.parametrize("launch_file", LAUNCH_FILES, ids=lambda p: p.name)
+def test_launch_arguments_users_expect(launch_file):
+    args = _args(launch_file)
+    src = launch_file.read_text()
+    assert {"namespace", "events_topic", "image_topic", "params_file", "use_sim_time", "log_level"} <= set(args)
+    # a user's YAML goes over the package's, the non-empty arguments over both
+    assert 'files += [expand_path(given["params_file"])]' in src and "parameters=files + [" in src
+    assert '["--log-level", arg["log_level"]]' in src or 'ros_args = ["--log-level", arg["log_level"]]' in src
+    assert '"use_sim_time": arg["use_sim_time"].lower() == "true"' in src
+    assert args["use_sim_time"][0] == "false" and args["log_level"][0] == "info"
+    # an empty argument means "the config's value": every other argument names a real parameter
+    params = {spec.name for node in NODES for spec in node_params(node)}
+    for name, (default, _) in args.items():
+        if name in ("namespace", "params_file", "use_sim_time", "log_level", "rviz", "record"):
+            continue
+        assert name in params, f"{launch_file.name}: argument {name} is no node parameter"
+        assert default == "", f"{launch_file.name}: {name} overrides the config by default"
+
+
+def test_perception_launch_arguments_and_optional_rviz():
+    path = ROOT / "launch" / "perception.launch.py"
+    args = _args(path)
+    assert {"model", "device", "models_dir", "vocabulary", "image_reliability", "rviz", "record"} <= set(args)
+    src = path.read_text()
+    tree, calls = _launch_calls(path)
+    # RViz2 is optional: its Node only after looking the package up, a warning when it is absent
+    rviz = [c for pkg, _, c in _executables(calls) if pkg == "rviz2"]
+    assert len(rviz) == 1
+    assert 'get_package_share_directory("rviz2")' in src and "except PackageNotFoundError" in src
+    assert src.index("except PackageNotFoundError") < src.index('package="rviz2"')
+    assert "LogInfo(msg=\"WARNING: rviz:=true but rviz2 is not installed" in src
+
+
+def test_default_topics_are_relative_so_a_namespace_moves_the_graph():
+    cfg = yaml.safe_load(CONFIG.read_text())
+    for node in NODES:
+        values = cfg[f"/**/{node}"]["ros__parameters"]
+        assert values["events_topic"] == "event_camera/events", node
+    assert cfg["/**/pair_recorder"]["ros__parameters"]["image_topic"] == "camera/image_raw"
+
+
 def test_perception_launch_remaps_to_topics_the_nodes_use():
     src = (ROOT / "launch" / "perception.launch.py").read_text()
     recon = (ROOT / "seal_ros" / "nodes" / "event_reconstructor.py").read_text()
@@ -91,9 +150,23 @@ def test_perception_launch_remaps_to_topics_the_nodes_use():
     assert '"~/frames"' in src and '"~/frames"' in recon
     assert '"~/image_in"' in src and '"~/image_in"' in seg
     assert '"event_reconstructor/image"' in src and '"~/image"' in recon
-    args = ast.literal_eval(re.search(r"ARGS = (\{.*?\n\})", src, re.S).group(1))
-    assert set(args) == {"events_topic", "image_topic", "namespace", "device", "models_dir", "vocabulary",
-                         "rviz", "record"}
+
+
+def test_the_cli_is_installed_as_a_ros2_run_executable():
+    import os
+    import subprocess
+    import sys
+
+    cmake = (ROOT / "CMakeLists.txt").read_text()
+    exe = ROOT / "executables" / "seal-ros"
+    assert os.access(exe, os.X_OK) and "executables/seal-ros" in cmake
+    assert "install(PROGRAMS executables/seal-ros DESTINATION bin)" in cmake
+    # colcon's copy (scripts/setup-env builds the package with colcon) runs
+    installed = ROOT / ".build" / "install" / "seal_ros" / "lib" / "seal_ros" / "seal-ros"
+    assert installed.read_bytes() == exe.read_bytes()
+    res = subprocess.run([sys.executable, str(installed), "models", "list", "--dir", "/nonexistent"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and "seal.pt" in res.stdout, res.stderr
 
 
 def test_readme_parameter_tables_are_current():

@@ -38,3 +38,50 @@ def test_param_set_validates_and_applies(ros_executor, ros_context):
     assert not res[0].successful and res[0].reason == "names must be unique" and params["names"] == ["a"]
     res = set_parameters(ros_executor, "/param_probe", client_node, {"names": ["x", "y"]})
     assert res[0].successful and params["names"] == ["x", "y"]
+
+
+def test_invalid_start_up_values_stop_the_node_with_one_line(ros_context):
+    import pytest
+    from rclpy.parameter import Parameter
+
+    from seal_ros.nodes.params import ParameterError
+
+    cases = [
+        ({"queue": 1.5}, "invalid start-up value queue=1.5: queue=1.5 is a number; it must be an integer in [1, 100]"),
+        ({"rate_hz": "abc"}, "rate_hz='abc' is a string; it must be a number in [0.1, 1000.0]"),
+        ({"rate_hz": 5000.0}, "rate_hz=5000.0"),
+        ({"method": "bogus"}, "method='bogus' is not one of ['hpf', 'firenet']"),  # no silent fallback
+        ({"names": ["x", "x"]}, "names must be unique"),
+    ]
+    for k, (given, needle) in enumerate(cases):
+        node = Node(f"param_start_{k}", context=ros_context,
+                    parameter_overrides=[Parameter(n, value=v) for n, v in given.items()])
+        try:
+            with pytest.raises(ParameterError) as info:
+                ParamSet(node, SPECS)
+            line = str(info.value)
+            assert "\n" not in line and line.startswith(f"param_start_{k}: invalid start-up value ")
+            assert needle in line and "(rule: " in line, line
+        finally:
+            node.destroy_node()
+    # an integer for a floating-point parameter is that number
+    node = Node("param_start_int", context=ros_context, parameter_overrides=[Parameter("rate_hz", value=50)])
+    try:
+        params = ParamSet(node, SPECS)
+        assert params["rate_hz"] == 50.0 and isinstance(params["rate_hz"], float)
+        assert node.get_parameter("rate_hz").value == 50.0
+    finally:
+        node.destroy_node()
+
+
+def test_path_parameters_are_expanded_when_read(ros_context, monkeypatch, tmp_path):
+    from rclpy.parameter import Parameter
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    node = Node("param_paths", context=ros_context, parameter_overrides=[Parameter("models_dir", value="~/m")])
+    try:
+        params = ParamSet(node, [Param("models_dir", "", "d", path=True)])
+        assert params["models_dir"] == f"{tmp_path}/m"
+        assert node.get_parameter("models_dir").value == "~/m"  # what was given, as ros2 param get shows
+    finally:
+        node.destroy_node()

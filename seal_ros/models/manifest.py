@@ -36,7 +36,11 @@ class ModelEntry:
 def default_models_dir() -> Path:
     """``$SEAL_ROS_MODELS``, else ``~/.cache/seal_ros/models``."""
     env = os.environ.get(MODELS_DIR_ENV)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "seal_ros" / "models"
+    if env:
+        from seal_ros.io.paths import expand_path
+
+        return Path(expand_path(env))
+    return Path.home() / ".cache" / "seal_ros" / "models"
 
 
 def manifest_candidates() -> list[Path]:
@@ -111,5 +115,6 @@ def missing_message(missing_files, models_dir) -> str:
     """One line telling exactly which files are missing and how to get them."""
     names = ", ".join(str(m) for m in missing_files)
     return (f"model files missing in {models_dir}: {names}; get them with"
-            f" `seal-ros models fetch --dir {models_dir}` (or copy them there; `seal-ros models list` shows"
-            " their URLs), then restart the node")
+            f" `ros2 run seal_ros seal-ros models fetch --dir {models_dir}` (`seal-ros models fetch ...` where"
+            " the package is pip-installed or install/setup.bash is sourced; or copy them there;"
+            " `seal-ros models list` shows their URLs), then restart the node")

@@ -18,12 +18,14 @@ from seal_ros.events.buffer import CountWindower, DurationWindower
 from seal_ros.events.stream import EventStream
 from seal_ros.events.types import EventArray
 from seal_ros.nodes.common import (
-    EVENTS_QOS, SENSOR_QOS, Diagnostics, ErrorCounter, event_packet_type, ns_to_stamp, packet_from_msg, stamp_to_ns,
+    EVENTS_QOS, SENSOR_QOS, Diagnostics, ErrorCounter, TopicWatch, event_packet_type, image_qos,
+    image_reliability_param, ns_to_stamp, packet_from_msg, safe_service, stamp_to_ns, topic_timeout_param,
 )
 from seal_ros.nodes.params import Param, ParamSet
 
 PARAMS = [
-    Param("events_topic", "/event_camera/events", "EventPacket topic to reconstruct.", read_only=True),
+    Param("events_topic", "event_camera/events", "EventPacket topic to reconstruct (relative: moves with the "
+          "node's namespace).", read_only=True),
     Param("frame_id", "", "header.frame_id of ~/image (empty: the packets' frame_id).",),
     Param("rate_hz", 0.0, "Publish at this rate, each image covering the events since the previous one "
           "(0: once per window, see window_mode).", range=(0.0, 1000.0)),
@@ -34,7 +36,7 @@ PARAMS = [
     Param("method", "hpf", "Reconstruction method; learned ones need a checkpoint. Changeable at run time; "
           "if the network cannot be loaded the node says so and runs on hpf.", choices=ALL_METHODS),
     Param("device", "cpu", "Torch device for learned methods.", choices=DEVICES),
-    Param("checkpoint", "", "Weights file for learned methods (rpg_e2vid / EVREAL layout)."),
+    Param("checkpoint", "", "Weights file for learned methods (rpg_e2vid / EVREAL layout).", path=True),
     Param("cutoff_hz", 0.5, "High-pass filter cutoff frequency (Hz); alpha = 2 pi cutoff.", range=(0.0, 1000.0)),
     Param("beta", 0.06, "High-pass filter decay applied at every event.", range=(0.0, 10.0)),
     Param("contrast_pos", 0.1, "Contrast threshold c+ of ON events (log intensity).", range=(0.001, 10.0)),
@@ -49,7 +51,12 @@ PARAMS = [
     Param("max_window_events", 5_000_000, "Events kept in one open window at most (oldest dropped, counted).",
           range=(1000, 1_000_000_000)),
     Param("diagnostics_period_s", 1.0, "Period of the /diagnostics status.", range=(0.1, 60.0), read_only=True),
+    image_reliability_param("~/image"),
+    topic_timeout_param("The events topic"),
 ]
+# Counters whose rise is a diagnostics warning (lost, refused or discontinuous data).
+PROBLEM_KEYS = ("lost_packets", "bad_packets", "frames_rejected", "method_failures", "late_events",
+                "dropped_overflow")
 REBUILD = {"method", "device", "checkpoint", "cutoff_hz", "beta", "contrast_pos", "contrast_neg",
            "unsharp_amount", "reset_gap_s"}
 REWINDOW = {"window_mode", "window_duration_ms", "window_events", "max_window_events", "rate_hz"}
@@ -79,15 +86,18 @@ class EventReconstructorNode(Node):
         self._last_published_t = None
         self.params = ParamSet(self, PARAMS, self._on_param)
         self._make_windower()
-        self.pub = self.create_publisher(Image, "~/image", SENSOR_QOS)
-        self.create_subscription(event_packet_type(), self.params["events_topic"], self._on_events, EVENTS_QOS)
+        self.pub = self.create_publisher(Image, "~/image", image_qos(self.params["image_reliability"]))
+        self.watch = TopicWatch(self.params["topic_timeout_s"])
+        self.create_subscription(event_packet_type(), self.params["events_topic"],
+                                 self.watch.wrap("events", self.params["events_topic"], self._on_events), EVENTS_QOS)
         self.create_subscription(Image, "~/frames", self._on_frame, SENSOR_QOS)
-        self.create_service(Trigger, "~/reset", self._srv_reset)
+        self.create_service(Trigger, "~/reset", safe_service(self.errors, "~/reset")(self._srv_reset))
         self._tick_timer = None
         self._set_rate_timer()
         self.create_timer(0.25, self._idle_tick)
         self.diagnostics = Diagnostics(self, "event reconstruction", self._diag_values,
-                                       self.params["diagnostics_period_s"])
+                                       self.params["diagnostics_period_s"], problem_keys=PROBLEM_KEYS,
+                                       errors=self.errors, watch=self.watch)
 
     # -- configuration ------------------------------------------------------------------------
     def _make_windower(self) -> None:
@@ -234,11 +244,12 @@ class EventReconstructorNode(Node):
                      latency_ms_mean=round(1000 * self._latency_sum / self._latency_n, 3) if self._latency_n else 0,
                      latency_ms_max=round(1000 * self._latency_max, 3),
                      decode_errors=s.get("bad_packets", 0),
-                     errors=sum(self.errors.counts.values()) + (self.active_method != self.params["method"]))
+                     fault="" if self.recon is None or self.active_method == self.params["method"] else
+                     f"method {self.params['method']} could not be loaded; running on {self.active_method}")
             return v
 
 
 def main(args=None):
     from seal_ros.nodes.common import run_node
 
-    run_node(EventReconstructorNode, args)
+    return run_node(EventReconstructorNode, args)

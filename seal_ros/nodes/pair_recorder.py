@@ -9,29 +9,26 @@ from __future__ import annotations
 from rclpy.node import Node
 
 from seal_ros.nodes.common import (
-    EVENTS_QOS, RESULT_QOS, SENSOR_QOS, ErrorCounter, event_packet_type, packet_from_msg, run_node, stamp_to_ns,
+    EVENTS_QOS, RESULT_QOS, SENSOR_QOS, Diagnostics, ErrorCounter, TopicWatch, event_packet_type, packet_from_msg,
+    run_node, safe_service, stamp_to_ns, topic_timeout_param,
 )
 from seal_ros.nodes.params import Param, ParamSet
-from seal_ros.recorder.session import RecorderConfig, RecorderError
+from seal_ros.recorder.session import RecorderConfig, RecorderError, session_name_problem
 from seal_ros.recorder.worker import RecorderWorker
 
 
-def _dir_name(value) -> str | None:
-    if "/" in value or value in (".", ".."):
-        return f"session_name={value!r} must be a plain directory name"
-    return None
-
-
 PARAMS = [
-    Param("events_topic", "/event_camera/events", "EventPacket topic to record.", read_only=True),
-    Param("image_topic", "/camera/image_raw", "sensor_msgs/Image topic to pair with the events.", read_only=True),
+    Param("events_topic", "event_camera/events", "EventPacket topic to record (relative: moves with the node's "
+          "namespace).", read_only=True),
+    Param("image_topic", "camera/image_raw", "sensor_msgs/Image topic to pair with the events.", read_only=True),
     Param("camera_info_topic", "", "sensor_msgs/CameraInfo topic saved with the session (empty: beside "
           "image_topic, i.e. <image_topic namespace>/camera_info).", read_only=True),
     Param("record_on_start", False, "Start recording as soon as the node starts.", read_only=True),
     Param("output_dir", "~/seal_ros_pairs", "Directory that receives one sub-directory per session.",
-          validate=lambda v: None if v.strip() else "output_dir must not be empty"),
+          validate=lambda v: None if v.strip() else "output_dir must not be empty", path=True),
     Param("session_name", "", "Name of the next session's directory (empty: UTC time stamp; "
-          "an existing name gets a _N suffix).", validate=_dir_name),
+          "an existing name gets a _N suffix). A plain file name: no '/', no NUL, not . or .., at most 247 bytes.",
+          validate=session_name_problem),
     Param("window_ms", 50.0, "Event window before each image stamp, when the exposure is unknown (ms).",
           range=(0.1, 10000.0)),
     Param("offset_ms", 0.0, "Added to both window ends (image clock minus event clock, ms).",
@@ -53,7 +50,14 @@ PARAMS = [
           range=(0.0, 1e6)),
     Param("compression", "", "HDF5 compression of the event datasets.", choices=("", "lzf", "gzip")),
     Param("status_period_s", 1.0, "Period of ~/status.", range=(0.05, 60.0), read_only=True),
+    Param("diagnostics_period_s", 1.0, "Period of the /diagnostics status.", range=(0.1, 60.0), read_only=True),
+    topic_timeout_param("The events or image topic"),
 ]
+# Status values whose rise is a diagnostics warning (lost, refused or discontinuous data).
+PROBLEM_KEYS = ("lost_packets", "decode_errors", "events_out_of_order", "events_out_of_range", "skip_late",
+                "skip_bad_image", "skip_bad_image_message", "skip_write_failed", "skip_disk_full",
+                "skip_recording_stopped")
+
 
 
 class PairRecorderNode(Node):
@@ -70,14 +74,20 @@ class PairRecorderNode(Node):
         self.worker = RecorderWorker()
         self._camera_info_saved = False
         image_topic = self.params["image_topic"]
-        info_topic = self.params["camera_info_topic"] or image_topic.rsplit("/", 1)[0] + "/camera_info"
-        self.create_subscription(event_packet_type(), self.params["events_topic"], self._on_events, EVENTS_QOS)
-        self.create_subscription(Image, image_topic, self._on_image, SENSOR_QOS)
+        info_topic = self.params["camera_info_topic"] or (
+            image_topic.rsplit("/", 1)[0] + "/camera_info" if "/" in image_topic else "camera_info")
+        self.watch = w = TopicWatch(self.params["topic_timeout_s"])
+        events_topic = self.params["events_topic"]
+        self.create_subscription(event_packet_type(), events_topic, w.wrap("events", events_topic, self._on_events),
+                                 EVENTS_QOS)
+        self.create_subscription(Image, image_topic, w.wrap("images", image_topic, self._on_image), SENSOR_QOS)
         self.create_subscription(CameraInfo, info_topic, self._on_camera_info, SENSOR_QOS)
-        self.create_service(Trigger, "~/start", self._srv_start)
-        self.create_service(Trigger, "~/stop", self._srv_stop)
+        self.create_service(Trigger, "~/start", safe_service(self.errors, "~/start")(self._srv_start))
+        self.create_service(Trigger, "~/stop", safe_service(self.errors, "~/stop")(self._srv_stop))
         self._status_pub = self.create_publisher(RecorderStatus, "~/status", RESULT_QOS)
         self.create_timer(self.params["status_period_s"], self._publish_status)
+        self.diagnostics = Diagnostics(self, "pair recording", self._diag_values, self.params["diagnostics_period_s"],
+                                       problem_keys=PROBLEM_KEYS, errors=self.errors, watch=w)
         self._reported_stop = None
         self._last_start_error = ""
         if self.params["record_on_start"]:
@@ -159,6 +169,23 @@ class PairRecorderNode(Node):
             distortion_model=msg.distortion_model, d=list(msg.d), k=list(msg.k), r=list(msg.r), p=list(msg.p)))
 
     # -- status -------------------------------------------------------------------------
+    def _skips(self, s: dict) -> dict:
+        skips = dict(s.get("skips", {}))
+        if self.errors.counts.get("bad_image"):
+            skips["bad_image_message"] = self.errors.counts["bad_image"]
+        return skips
+
+    def _diag_values(self) -> dict:
+        """Every counter of the worker and its session as a flat key (skips as ``skip_<reason>``)."""
+        s = self.worker.status()
+        v = {k: val for k, val in s.items() if isinstance(val, (int, float, str)) and k != "skips"}
+        v.update({f"skip_{k}": n for k, n in self._skips(s).items()})
+        v["images_received"] = int(s.get("images_received", 0)) + self.errors.counts.get("bad_image", 0)
+        error = str(s.get("last_error", "") or self._last_start_error)
+        v["fault"] = (f"recording stopped: {error}" if s.get("last_error") else f"cannot start recording: {error}") \
+            if error and not s.get("recording") else ""
+        return v
+
     def _publish_status(self) -> None:
         s = self.worker.status()
         msg = self._status_type()
@@ -168,13 +195,15 @@ class PairRecorderNode(Node):
         msg.pairs_written = int(s.get("pairs_written", 0))
         msg.events_written = int(s.get("events_written", 0))
         msg.bytes_written = int(s.get("bytes_written", 0))
-        skips = dict(s.get("skips", {}))
-        if self.errors.counts.get("bad_image"):
-            skips["bad_image_message"] = self.errors.counts["bad_image"]
+        skips = self._skips(s)
         msg.skip_reasons = list(skips)
         msg.skip_counts = [int(v) for v in skips.values()]
         msg.lost_packets = int(s.get("lost_packets", 0))
         msg.last_error = str(s.get("last_error", "") or self._last_start_error)
+        msg.images_received = int(s.get("images_received", 0)) + int(self.errors.counts.get("bad_image", 0))
+        msg.images_pending = int(s.get("pending_images", 0))
+        msg.images_out_of_order = int(s.get("images_out_of_order", 0))
+        msg.silent_topics = [topic for topic, _ in self.watch.silent()]
         self._status_pub.publish(msg)
         key = (s.get("path"), s.get("stop_reason"))
         if not msg.recording and s.get("stop_reason") and key != self._reported_stop:
@@ -184,9 +213,9 @@ class PairRecorderNode(Node):
                 + (f"; {s['last_error']}" if s.get("last_error") else ""))
 
     def destroy_node(self):
-        self.worker.shutdown()
+        self.worker.shutdown(timeout_s=1.0)  # what is not written by then stays valid (crash-safe format)
         return super().destroy_node()
 
 
 def main(args=None):
-    run_node(PairRecorderNode, args)
+    return run_node(PairRecorderNode, args)

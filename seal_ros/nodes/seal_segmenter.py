@@ -15,7 +15,8 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 from seal_ros.nodes import segmenter_msgs as msgs
 from seal_ros.nodes.common import (
-    EVENTS_QOS, RESULT_QOS, SENSOR_QOS, Diagnostics, ErrorCounter, event_packet_type, ns_to_stamp, packet_from_msg,
+    EVENTS_QOS, RESULT_QOS, SENSOR_QOS, Diagnostics, ErrorCounter, TopicWatch, event_packet_type, image_qos,
+    image_reliability_param, ns_to_stamp, packet_from_msg, safe_service, topic_timeout_param,
 )
 from seal_ros.nodes.params import Param, ParamSet
 from seal_ros.seal.text import DEFAULT_TEMPLATES, PART_TEMPLATES
@@ -38,7 +39,8 @@ def _device_ok(v):
 
 
 PARAMS = [
-    Param("events_topic", "/event_camera/events", "EventPacket topic to segment.", read_only=True),
+    Param("events_topic", "event_camera/events", "EventPacket topic to segment (relative: moves with the node's "
+          "namespace).", read_only=True),
     Param("window_mode", "duration", "How events are cut into windows.", choices=WINDOW_MODES),
     Param("window_duration_ms", 50.0, "Window length in duration mode (ms).", range=(1.0, 10000.0)),
     Param("window_events", 100000, "Events per window in count mode.", range=(100, 50_000_000)),
@@ -63,7 +65,7 @@ PARAMS = [
           choices=("instance", "part", "any")),
     Param("track_prompts", False, "A persistent box prompt follows its object (takes its last mask's box)."),
     Param("models_dir", "", "Directory of the checkpoints (empty: $SEAL_ROS_MODELS or"
-          " ~/.cache/seal_ros/models).", read_only=True),
+          " ~/.cache/seal_ros/models).", read_only=True, path=True),
     Param("model", "vit_b", "vit_b: the published SEAL; tiny: random toy model for tests only.",
           choices=("vit_b", "tiny"), read_only=True),
     Param("device", "auto", "Torch device: auto (cuda when available), cpu, cuda, cuda:N.", validate=_device_ok,
@@ -83,7 +85,11 @@ PARAMS = [
     Param("plane_rate_hz", 5.0, "Most plane messages a second (0: none).", range=(0.0, 100.0)),
     Param("overlay_alpha", 0.45, "Mask opacity in ~/overlay.", range=(0.0, 1.0)),
     Param("image_timeout_s", 1.0, "~/image_in older than this (wall time) is not drawn on.", range=(0.0, 60.0)),
+    image_reliability_param("~/overlay and ~/event_image"),
+    topic_timeout_param("The events topic"),
 ]
+# Counters whose rise is a diagnostics warning (lost, refused or discontinuous data).
+PROBLEM_KEYS = ("dropped_windows",)
 
 
 class SealSegmenterNode(Node):
@@ -115,27 +121,33 @@ class SealSegmenterNode(Node):
         self.runner.set_vocabulary("part", V.clean_vocabulary(p["part_vocabulary"]), p["part_prompt_templates"])
 
         self._pub_instances = self.create_publisher(InstanceMaskArray, "~/instances", RESULT_QOS)
-        self._pub_overlay = self.create_publisher(Image, "~/overlay", SENSOR_QOS)
-        self._pub_event_image = self.create_publisher(Image, "~/event_image", SENSOR_QOS)
+        self._pub_overlay = self.create_publisher(Image, "~/overlay", image_qos(p["image_reliability"]))
+        self._pub_event_image = self.create_publisher(Image, "~/event_image", image_qos(p["image_reliability"]))
         self._pub_plane = self.create_publisher(OccupancyGrid, "~/plane", PLANE_QOS)
         self._pub_markers = self.create_publisher(MarkerArray, "~/markers", RESULT_QOS)
         self.runner.want_overlay = lambda: self._pub_overlay.get_subscription_count() > 0
         self.runner.publish_overlay = self._publish_overlay
-        self.create_subscription(event_packet_type(), p["events_topic"], self._on_events, EVENTS_QOS)
+        self.watch = TopicWatch(p["topic_timeout_s"])
+        self.create_subscription(event_packet_type(), p["events_topic"],
+                                 self.watch.wrap("events", p["events_topic"], self._on_events), EVENTS_QOS)
         self.create_subscription(PromptArray, "~/prompts", lambda m: self._on_prompts(m.prompts), RESULT_QOS)
         self.create_subscription(Prompt, "~/prompt", lambda m: self._on_prompts([m]), RESULT_QOS)
         self.create_subscription(PointStamped, "/clicked_point", self._on_plane_click, RESULT_QOS)
         self.create_subscription(Point, "~/mouse_left", self._on_image_click, RESULT_QOS)
         self.create_subscription(Image, "~/image_in", self._on_image_in, SENSOR_QOS)
-        self.create_service(Trigger, "~/clear_prompts", self._srv_clear)
-        self.diagnostics = Diagnostics(self, "segmenter", self._diag_values)
+        self.create_service(Trigger, "~/clear_prompts", safe_service(self.errors, "~/clear_prompts")(self._srv_clear))
+        self.diagnostics = Diagnostics(self, "segmenter", self._diag_values, problem_keys=PROBLEM_KEYS,
+                                       errors=self.errors, watch=self.watch)
         self.runner.start()
 
     # -- model -------------------------------------------------------------------------------
     def _load_model(self):
         import torch
 
+        from seal_ros.deps import require
         from seal_ros.models.manifest import default_models_dir
+
+        require("segment_anything"), require("open_clip")  # pip-only: one line naming the pip step
         from seal_ros.seal.predictor import SealPredictor
 
         p = self.params
@@ -265,15 +277,17 @@ class SealSegmenterNode(Node):
         self._pub_overlay.publish(msgs.image_msg(out.overlay, ns_to_stamp(out.window.t1_ns), out.window.frame_id))
 
     def _diag_values(self) -> dict:
-        return dict(model=self.runner.state, prompts=len(self.store), errors=sum(self.errors.counts.values()),
-                    **self.runner.counts, **{f"err_{k}": v for k, v in self.errors.counts.items()})
+        state = self.runner.state
+        fault = (self.runner.banner or f"model {state}") if state in ("missing", "failed") else ""
+        return dict(model=state, prompts=len(self.store),
+                    **self.runner.counts, fault=fault)
 
     def destroy_node(self):
-        self.runner.stop()
+        self.runner.stop(timeout_s=1.0)
         return super().destroy_node()
 
 
 def main(args=None):
     from seal_ros.nodes.common import run_node
 
-    run_node(SealSegmenterNode, args)
+    return run_node(SealSegmenterNode, args)

@@ -172,6 +172,25 @@ class PairDataset:
         self._open.clear()
 
 
+def coordinate_problems(ds: PairsDataset, chunk: int = 1 << 20) -> list[str]:
+    """Stored events whose x/y do not fit the stored sensor size (read in chunks: bounded memory)."""
+    if ds._h5 is None or not ds.num_events:
+        return []
+    if ds.width <= 0 or ds.height <= 0:
+        return [f"{ds.num_events} events stored but no sensor size (meta.json width/height)"]
+    g = ds._h5["events"]
+    bad_x = bad_y = 0
+    for i in range(0, ds.num_events, chunk):
+        bad_x += int((g["x"][i:i + chunk] >= ds.width).sum())
+        bad_y += int((g["y"][i:i + chunk] >= ds.height).sum())
+    out = []
+    if bad_x:
+        out.append(f"{bad_x} stored events have x >= the stored width {ds.width}")
+    if bad_y:
+        out.append(f"{bad_y} stored events have y >= the stored height {ds.height}")
+    return out
+
+
 def validate(root, check_images: bool = True) -> dict:
     """Check every listed pair (image readable, index range inside the stored events and inside
     its window, count consistent) and return a summary; ``problems`` lists what is wrong."""
@@ -212,6 +231,7 @@ def validate(root, check_images: bool = True) -> dict:
                 problems.append(f"pair {k}: malformed record ({exc!r})")
         if ds.bad_lines:
             problems.append(f"{ds.bad_lines} unparsable lines in pairs.jsonl")
+        problems += coordinate_problems(ds)
         counts_a = np.asarray(counts, np.int64)
         return dict(
             path=str(ds.root), valid=not problems, pairs=len(ds.pairs), events=n_ev,

@@ -54,22 +54,65 @@ class RecorderConfig:
         )
 
 
-def make_session_dir(output_dir, session_name: str = "") -> Path:
-    """``output_dir/session_name`` (a UTC time stamp when empty); never reuses an existing one."""
-    out = Path(os.path.expanduser(str(output_dir)))
+NAME_MAX = 255  # bytes in one file name (Linux, macOS; os.pathconf tells the real filesystem's)
+SUFFIX_ROOM = 8  # bytes kept free for the "_N" suffix of a name already taken
+
+
+def session_name_problem(name: str, name_max: int = NAME_MAX) -> Optional[str]:
+    """Why ``name`` cannot be a session directory name (empty means "a time stamp"), or None."""
+    if not isinstance(name, str):
+        return f"session_name={name!r} must be a string"
+    if not name:
+        return None
+    if "/" in name or "\0" in name or name in (".", ".."):
+        return f"session_name={name!r} must be a plain directory name (no '/', no NUL, not . or ..)"
+    size = len(name.encode("utf-8", "surrogateescape"))
+    if size > name_max - SUFFIX_ROOM:
+        return (f"session_name is {size} bytes long; at most {name_max - SUFFIX_ROOM} fit a file name "
+                f"(NAME_MAX {name_max} less {SUFFIX_ROOM} for a _N suffix)")
+    return None
+
+
+def _name_max(directory: Path) -> int:
+    try:
+        return int(os.pathconf(directory, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):
+        return NAME_MAX
+
+
+def make_session_dir(output_dir, session_name: str = "", attempts: int = 1000) -> Path:
+    """Create and return ``output_dir/session_name`` (a UTC time stamp when empty).
+
+    The directory is claimed atomically (``mkdir``): when the name is taken,
+    also by another recorder starting at the same moment, the next free
+    ``name_N`` is tried, so two recorders never share a folder.
+    """
+    from seal_ros.io.paths import PathError, expand_path
+
+    try:
+        out = Path(expand_path(str(output_dir)))
+    except PathError as exc:
+        raise RecorderError(f"output directory {exc}") from None
     name = session_name or datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S")
-    if "/" in name or name in (".", ".."):
-        raise RecorderError(f"session name {name!r} must be a plain directory name")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RecorderError(f"cannot create output directory {out}: {exc.strerror or exc}") from None
+    problem = session_name_problem(name, _name_max(out))
+    if problem is not None:
+        raise RecorderError(problem)
     if not os.access(out, os.W_OK | os.X_OK):
         raise RecorderError(f"output directory {out} is not writable")
-    path, k = out / name, 1
-    while path.exists():
-        path, k = out / f"{name}_{k}", k + 1
-    return path
+    for k in range(attempts):
+        path = out / (name if k == 0 else f"{name}_{k}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise RecorderError(f"cannot create session directory {path}: {exc.strerror or exc}") from None
+    raise RecorderError(f"no free session directory name {name}_N in {out} after {attempts} tries")
 
 
 class RecordingSession:
@@ -84,6 +127,9 @@ class RecordingSession:
         self.stop_reason = ""
         self.last_error = ""
         self.skips = collections.Counter()
+        self.images_received = 0
+        self.images_out_of_order = 0  # stamp older than a previous image's (re-ordered, or skipped as late)
+        self._newest_image_ns: Optional[int] = None
         self.pairs_written = 0
         self.raw_event_bytes = 0
         self.lost_packets = 0
@@ -111,10 +157,22 @@ class RecordingSession:
         return self.state == "recording"
 
     def set_sensor_size(self, width: int, height: int) -> None:
-        """Event-sensor size (before the first events; goes into meta.json and the HDF5 attributes)."""
-        self.writer.width, self.writer.height = int(width), int(height)
+        """Event-sensor size, from every packet (goes into meta.json and the HDF5 attributes).
+
+        The first size is the session's; a different size later ends the session
+        (``sensor_size_changed``): stored coordinates must always fit the stored size.
+        """
+        width, height = int(width), int(height)
+        w = self.writer
+        if (width, height) == (w.width, w.height) or not self.recording:
+            return
+        if w.width or w.height:
+            self._stop_now("sensor_size_changed", f"the sensor size changed from {w.width}x{w.height} to "
+                           f"{width}x{height} during the session; start a new session for the new sensor")
+            return
+        w.width, w.height = width, height
         try:
-            self.writer.set_meta(width=int(width), height=int(height))
+            w.set_meta(width=width, height=height)
         except OSError as exc:
             self._fail(exc)
 
@@ -140,6 +198,11 @@ class RecordingSession:
     def add_image(self, stamp_ns: int, image: np.ndarray, exposure: Optional[tuple] = None) -> None:
         if not self.recording:
             return
+        self.images_received += 1
+        if self._newest_image_ns is not None and stamp_ns < self._newest_image_ns:
+            self.images_out_of_order += 1
+        else:
+            self._newest_image_ns = int(stamp_ns)
         image = np.asarray(image)
         if image.dtype != np.uint8 or not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
             self._skip("bad_image")
@@ -309,6 +372,8 @@ class RecordingSession:
             state=self.state, stop_reason=self.stop_reason, last_error=self.last_error, path=str(self.path),
             pairs_written=self.pairs_written, events_written=w.n_events, events_durable=w.n_durable,
             bytes_written=w.bytes_written, raw_event_bytes=self.raw_event_bytes, lost_packets=self.lost_packets,
-            events_out_of_order=w.events_out_of_order, pending_images=len(self._pairer),
+            events_out_of_order=w.events_out_of_order, events_out_of_range=w.events_out_of_range,
+            pending_images=len(self._pairer), images_received=self.images_received,
+            images_out_of_order=self.images_out_of_order,
             skips=dict(self.skips), duration_s=self.duration_s,
         )

@@ -151,7 +151,7 @@ class RecorderWorker:
         if d.error:
             self.decode_errors += 1
             self.last_decode_error = d.error
-        if s.writer.width == 0 and pk.width:
+        if pk.width:  # the first size is the session's; a change ends the session
             s.set_sensor_size(int(pk.width), int(pk.height))
         s.add_events(d.events, d.lost_packets, int(pk.events.nbytes))
 

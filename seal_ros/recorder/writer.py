@@ -105,6 +105,7 @@ class DsecWriter:
         self.image_bytes = 0
         self.text_bytes = 0
         self.events_out_of_order = 0
+        self.events_out_of_range = 0  # x >= width or y >= height: refused
         self._last_t_in_h5 = -1
         self._floor_us = -(1 << 62)  # absolute us: events before this are refused (see raise_floor)
 
@@ -134,9 +135,16 @@ class DsecWriter:
         self.t_offset = int(t_offset_us)
 
     def append_events(self, ev: EventArray) -> int:
-        """Accept decoded events (ns); returns how many were kept (late ones are counted, not stored)."""
+        """Accept decoded events (ns); returns how many were kept (late ones and ones outside the
+        sensor size are counted, not stored)."""
         if len(ev) == 0:
             return 0
+        if self.width and self.height and (int(ev.x.max()) >= self.width or int(ev.y.max()) >= self.height):
+            inside = (ev.x < self.width) & (ev.y < self.height)  # never store what meta.json says cannot be
+            self.events_out_of_range += int(len(ev) - inside.sum())
+            ev = ev[inside]
+            if len(ev) == 0:
+                return 0
         t_us = ev.t // 1000
         if len(t_us) and t_us.min() < self._floor_us:  # older than a window already listed
             keep = t_us >= self._floor_us

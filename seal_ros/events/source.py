@@ -39,9 +39,10 @@ from seal_ros.events.timeline import DEFAULT_MAX_JUMP_S, STAMP_SOURCES, Batch, C
 WINDOW_MODES = ("duration", "count")  # what a node's window_mode parameter offers
 SOURCE_MODES = WINDOW_MODES + ("tick",)
 DEFAULT_MAX_WINDOW_EVENTS = 5_000_000
-PROBLEM_COUNTERS = STREAM_PROBLEMS + ("time_jumps", "time_outlier_packets", "dropped_time_outlier",
-                                      "dropped_overflow", "dropped_late")
-__all__ = ["STAMP_SOURCES", "WINDOW_MODES", "PROBLEM_COUNTERS", "IngestConfig", "PacketIngest", "Ingested",
+# Counters of lost, refused or discontinuous data: PacketIngest's, and WindowSource's (with the windows').
+INGEST_PROBLEM_COUNTERS = STREAM_PROBLEMS + ("time_jumps", "time_outlier_packets", "dropped_time_outlier")
+PROBLEM_COUNTERS = INGEST_PROBLEM_COUNTERS + ("dropped_overflow", "dropped_late")
+__all__ = ["STAMP_SOURCES", "WINDOW_MODES", "PROBLEM_COUNTERS", "INGEST_PROBLEM_COUNTERS", "IngestConfig", "PacketIngest", "Ingested",
            "WindowSource", "Pushed", "StampedWindow", "Batch"]
 
 

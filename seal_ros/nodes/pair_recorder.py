@@ -9,11 +9,16 @@ from __future__ import annotations
 from rclpy.node import Node
 
 from seal_ros.nodes.common import (
-    EVENTS_QOS, RESULT_QOS, SENSOR_QOS, ErrorCounter, event_packet_type, packet_from_msg, run_node, stamp_to_ns,
+    EVENTS_QOS, RESULT_QOS, SENSOR_QOS, Diagnostics, ErrorCounter, event_packet_type, packet_from_msg, run_node,
+    stamp_to_ns,
 )
+from seal_ros.nodes.ingest import IngestReporter, ingest_config, ingest_params
 from seal_ros.nodes.params import Param, ParamSet
 from seal_ros.recorder.session import RecorderConfig, RecorderError
-from seal_ros.recorder.worker import RecorderWorker
+from seal_ros.recorder.worker import PROBLEM_COUNTERS as WORKER_PROBLEMS, RecorderWorker
+
+# Keys of _diag_values() that count lost, refused or discontinuous data.
+PROBLEM_COUNTERS = WORKER_PROBLEMS + ("bad_image_messages",)
 
 
 def _dir_name(value) -> str | None:
@@ -53,6 +58,10 @@ PARAMS = [
           range=(0.0, 1e6)),
     Param("compression", "", "HDF5 compression of the event datasets.", choices=("", "lzf", "gzip")),
     Param("status_period_s", 1.0, "Period of ~/status.", range=(0.05, 60.0), read_only=True),
+    *ingest_params(windows=False),
+    Param("max_queue_mb", 512.0, "Most received data (event payloads, image pixels) waiting for the writer; "
+          "beyond it messages are dropped (dropped_queue_full_packets/_images) (MB).", range=(1.0, 1e6),
+          read_only=True),
 ]
 
 
@@ -67,7 +76,9 @@ class PairRecorderNode(Node):
         self._status_type = RecorderStatus
         self.params = ParamSet(self, PARAMS)
         self.errors = ErrorCounter(self.get_logger())
-        self.worker = RecorderWorker()
+        self.worker = RecorderWorker(int(self.params["max_queue_mb"] * 1e6))
+        self._report = IngestReporter(self, self.errors)
+        self._internal_errors = 0
         self._camera_info_saved = False
         image_topic = self.params["image_topic"]
         info_topic = self.params["camera_info_topic"] or image_topic.rsplit("/", 1)[0] + "/camera_info"
@@ -80,6 +91,7 @@ class PairRecorderNode(Node):
         self.create_timer(self.params["status_period_s"], self._publish_status)
         self._reported_stop = None
         self._last_start_error = ""
+        self.diagnostics = Diagnostics(self, "pair recorder", self._diag_values, self.params["status_period_s"])
         if self.params["record_on_start"]:
             ok, message = self.start_recording()
             (self.get_logger().info if ok else self.get_logger().error)(message)
@@ -96,7 +108,8 @@ class PairRecorderNode(Node):
 
     def start_recording(self) -> tuple[bool, str]:
         try:
-            path = self.worker.start(self.params["output_dir"], self.params["session_name"], self.config())
+            path = self.worker.start(self.params["output_dir"], self.params["session_name"], self.config(),
+                                     ingest_config(self.params))
         except RecorderError as exc:
             self.errors.report("start_failed", f"cannot start recording: {exc}")
             self._last_start_error = str(exc)
@@ -126,8 +139,12 @@ class PairRecorderNode(Node):
 
     # -- input --------------------------------------------------------------------------
     def _on_events(self, msg) -> None:
-        if self.worker.recording:
-            self.worker.put_packet(packet_from_msg(msg))
+        try:
+            if self.worker.recording:
+                self.worker.put_packet(packet_from_msg(msg))
+        except Exception as exc:  # noqa: BLE001 - no input may end the node
+            self._internal_errors += 1
+            self._report.crashed("event packet", exc)
 
     def _on_image(self, msg) -> None:
         if not self.worker.recording:
@@ -136,11 +153,13 @@ class PairRecorderNode(Node):
 
         try:
             img = image_msg_to_array(msg)
+            stamp = stamp_to_ns(msg.header.stamp)
+            self.worker.put_image(stamp, img, self._exposure(stamp))
         except ImageError as exc:
             self.errors.report("bad_image", f"image dropped: {exc}")
-            return
-        stamp = stamp_to_ns(msg.header.stamp)
-        self.worker.put_image(stamp, img, self._exposure(stamp))
+        except Exception as exc:  # noqa: BLE001
+            self._internal_errors += 1
+            self._report.crashed("image", exc)
 
     def _exposure(self, stamp_ns: int):
         exp_ns = int(self.params["exposure_us"] * 1000)
@@ -171,6 +190,10 @@ class PairRecorderNode(Node):
         skips = dict(s.get("skips", {}))
         if self.errors.counts.get("bad_image"):
             skips["bad_image_message"] = self.errors.counts["bad_image"]
+        if self.worker.counts["dropped_queue_full_images"]:
+            skips["queue_full"] = self.worker.counts["dropped_queue_full_images"]
+        for note in self.worker.take_notes():
+            self.get_logger().warning(note)
         msg.skip_reasons = list(skips)
         msg.skip_counts = [int(v) for v in skips.values()]
         msg.lost_packets = int(s.get("lost_packets", 0))
@@ -179,9 +202,21 @@ class PairRecorderNode(Node):
         key = (s.get("path"), s.get("stop_reason"))
         if not msg.recording and s.get("stop_reason") and key != self._reported_stop:
             self._reported_stop = key
-            log = self.get_logger().error if s.get("last_error") else self.get_logger().info
-            log(f"recording stopped ({s['stop_reason']}): {msg.pairs_written} pairs in {msg.session_dir}"
-                + (f"; {s['last_error']}" if s.get("last_error") else ""))
+            text = f"recording stopped ({s['stop_reason']}): {msg.pairs_written} pairs in {msg.session_dir}"
+            # one call site per severity: rclpy refuses a call site whose severity changes
+            if s.get("last_error"):
+                self.get_logger().error(f"{text}; {s['last_error']}")
+            else:
+                self.get_logger().info(text)
+
+    def _diag_values(self) -> dict:
+        v = self.worker.counters()
+        s = self.worker.status()
+        v.update(recording=int(bool(s.get("recording"))), pairs_written=int(s.get("pairs_written", 0)),
+                 events_written=int(s.get("events_written", 0)), bad_image_messages=self.errors.counts["bad_image"],
+                 internal_errors=v.get("internal_errors", 0) + self._internal_errors,
+                 errors=sum(self.errors.counts.values()))
+        return v
 
     def destroy_node(self):
         self.worker.shutdown()

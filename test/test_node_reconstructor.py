@@ -231,3 +231,25 @@ def test_diagnostics_name_every_problem_counter(ros_executor, ros_context, packe
     values = node._diag_values()
     assert set(PROBLEM_COUNTERS) <= set(values), set(PROBLEM_COUNTERS) - set(values)
     assert all(isinstance(values[k], (int, float)) for k in PROBLEM_COUNTERS)
+
+
+def test_no_memory_for_a_reconstructor_is_counted_and_the_node_goes_on(ros_executor, ros_context, packets,
+                                                                      monkeypatch):
+    import seal_ros.nodes.event_reconstructor as mod
+
+    real = mod.Reconstructor
+
+    def no_memory(method, width, height, *a, **kw):
+        if width * height > 346 * 260:
+            raise MemoryError(f"cannot allocate the filter state of {width}x{height}")
+        return real(method, width, height, *a, **kw)
+
+    monkeypatch.setattr(mod, "Reconstructor", no_memory)
+    node, helper, pub, _, got = _setup(ros_executor, ros_context, max_sensor_size=32768)
+    wide = [_shift(p, p.seq, width=4096, height=4096) for p in packets[:15]]  # refused sizes are allowed here
+    _play(ros_executor, pub, wide)
+    assert spin_until(ros_executor, lambda: node.counts["dropped_no_reconstructor"] >= 1, 10.0)
+    assert node.recon is None and node.errors.counts["no_reconstructor"] == 1  # said once for the size
+    _play(ros_executor, pub, [_shift(p, p.seq + 1000) for p in packets[:20]])  # the real size: a new stream
+    assert spin_until(ros_executor, lambda: len(got) >= 2, 10.0), "no output after the failed size"
+    assert (got[-1].width, got[-1].height) == (346, 260) and node.counts["internal_errors"] == 0

@@ -57,7 +57,7 @@ class IngestConfig:
     max_packet_bytes: int = MAX_PACKET_BYTES
 
 
-@dataclass
+@dataclass(slots=True)
 class Ingested:
     batches: list  # Batch, in order
     error: Optional[str] = None  # the packet was rejected (counted)
@@ -123,7 +123,7 @@ class PacketIngest:
         return out
 
 
-@dataclass
+@dataclass(slots=True)
 class StampedWindow:
     window: Window  # events and [t0, t1) in the sensor clock
     t0_ns: int  # window start, in the output clock (stamp_source)
@@ -139,7 +139,7 @@ class StampedWindow:
         return len(self.window.events)
 
 
-@dataclass
+@dataclass(slots=True)
 class Pushed:
     windows: list  # StampedWindow
     error: Optional[str] = None

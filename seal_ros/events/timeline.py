@@ -44,7 +44,7 @@ _MAX_CLOCK_SAMPLES = 4096
 CONFIRM_NS = 500_000_000
 
 
-@dataclass
+@dataclass(slots=True)
 class Batch:
     """The events of one packet on their way from decoding to windows."""
 

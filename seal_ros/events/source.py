@@ -157,7 +157,7 @@ class WindowSource:
         self._seq = 0
         self._last_stamp: Optional[int] = None
         self._resync_next = ""
-        self._totals = dict(windows=0, dropped_overflow=0, dropped_late=0, dropped_reconfigure=0)
+        self._totals = dict(windows_cut=0, dropped_overflow=0, dropped_late=0, dropped_reconfigure=0)
         self._windower = None
         self._meta = (0, 0, "")  # width, height, frame_id of the newest batch
         self.configure(mode, duration_ns, count, max_window_events)
@@ -241,7 +241,7 @@ class WindowSource:
             self._seq += 1
             out.append(StampedWindow(w, t0, t1, width, height, frame_id, self._seq, self._resync_next))
             self._resync_next = ""
-        self._totals["windows"] += len(out)
+        self._totals["windows_cut"] += len(out)
         return out
 
     def counters(self) -> dict:

@@ -70,7 +70,7 @@ def main(argv=None) -> int:
     from seal_ros.segment.overlay import Drawn, draw_overlay, label_text
     from seal_ros.segment.plane import grid_data
     from seal_ros.segment.runner import combine_vocabularies
-    from seal_ros.segment.source import WindowSource
+    from seal_ros.events.source import WindowSource
 
     dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[a.precision]
     text = build_tiny_text_encoder() if a.model == "tiny" else build_clip_text_encoder(None)
@@ -88,7 +88,7 @@ def main(argv=None) -> int:
     per_window, wins = [], []
     for pk in packets:
         t = time.perf_counter()
-        out, _ = src.push(pk)
+        out = src.push(pk).windows
         per_window.append(time.perf_counter() - t)
         wins += out
     pk_per_win = len(packets) / max(1, len(wins))

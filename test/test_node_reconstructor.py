@@ -57,7 +57,7 @@ def _play(ros_executor, pub, packets):
 
 
 def test_real_recording_gives_images_stamped_at_window_ends(ros_executor, ros_context, packets):
-    node, helper, pub, _, got = _setup(ros_executor, ros_context)
+    node, helper, pub, _, got = _setup(ros_executor, ros_context, stamp_source="sensor")
     _play(ros_executor, pub, packets)
     assert spin_until(ros_executor, lambda: len(got) >= 5, 10.0), f"only {len(got)} images"
     spin_until(ros_executor, lambda: False, 0.3)
@@ -75,7 +75,8 @@ def test_real_recording_gives_images_stamped_at_window_ends(ros_executor, ros_co
         assert m.header.frame_id == "davis"
     img = np.frombuffer(m.data, np.uint8).reshape(260, 346)
     assert img.std() > 5, "the picture is flat"
-    assert node.counts["events_in"] > 100_000 and node.counts["bad_packets"] == 0
+    c = node.source.counters()
+    assert c["events"] > 100_000 and c["bad_packets"] == 0
 
 
 def test_bad_checkpoint_falls_back_to_hpf_and_keeps_publishing(ros_executor, ros_context, packets, tmp_path):
@@ -125,7 +126,7 @@ def test_method_switch_to_a_network_checkpoint(ros_executor, ros_context, packet
 
 def test_rate_mode_and_publish_on_idle(ros_executor, ros_context, packets):
     node, helper, pub, _, got = _setup(ros_executor, ros_context, rate_hz=20.0, publish_on_idle=True,
-                                       idle_timeout_s=0.3)
+                                       idle_timeout_s=0.3, stamp_source="sensor")
     _play(ros_executor, pub, packets[:20])
     assert spin_until(ros_executor, lambda: len(got) >= 1, 10.0)
     stream = EventStream()
@@ -136,3 +137,119 @@ def test_rate_mode_and_publish_on_idle(ros_executor, ros_context, packets):
     assert spin_until(ros_executor, lambda: len(got) >= n + 2, 10.0), "nothing published while idle"
     assert stamp_to_ns(got[-1].header.stamp) > last
     assert node.counts["images_published"] > node.counts["windows_out"]
+
+
+@pytest.fixture(scope="module")
+def evt3_packets():
+    from conftest import EVT3_BAG
+
+    with BagReader(EVT3_BAG) as bag:
+        return list(bag.event_packets())[:150]
+
+
+def _offset_and_firsts(packets):
+    """(smallest header - first event over the packets, [(header stamp, first event time)])."""
+    stream = EventStream()
+    firsts = [(p.stamp_ns, int(d.events.t[0])) for p, d in zip(packets, map(stream.push, packets)) if len(d.events)]
+    return min(s - t for s, t in firsts), firsts
+
+
+def test_a_recording_played_twice_gives_images_in_ros_time_from_both_passes(ros_executor, ros_context,
+                                                                             evt3_packets):
+    node, helper, pub, _, got = _setup(ros_executor, ros_context)  # default: stamp_source header
+    _play(ros_executor, pub, evt3_packets)
+    assert spin_until(ros_executor, lambda: len(got) >= 10, 10.0)
+    n1 = len(got)
+    _play(ros_executor, pub, evt3_packets)  # the same seqs again: ros2 bag play, twice
+    assert spin_until(ros_executor, lambda: len(got) >= n1 + 10, 10.0), "nothing from the second pass"
+    spin_until(ros_executor, lambda: False, 0.3)
+    stamps = [stamp_to_ns(m.header.stamp) for m in got]
+    back = [i for i in range(1, len(stamps)) if stamps[i] < stamps[i - 1]]
+    assert len(back) == 1 and back[0] >= 10 and len(stamps) - back[0] >= 10  # one restart, output on both sides
+    c = node.source.counters()
+    assert c["restarts"] == 1 and c["time_jumps"] == 0 and c["bad_packets"] == 0
+    offset, firsts = _offset_and_firsts(evt3_packets)
+    d_ns = int(WINDOW_MS * 1e6)
+    for s in stamps:
+        # ROS time (2023), and within a frame period of the header stamp of the packet holding the window's end
+        t1 = s - offset
+        k = max(i for i, (_, t) in enumerate(firsts) if t < t1)
+        assert abs(s - firsts[k][0]) < d_ns, (s, firsts[k])
+
+
+def _shift(pkt, seq, dt_ns=0, **kw):
+    from dataclasses import replace
+
+    return replace(pkt, seq=seq, time_base=pkt.time_base + dt_ns, **kw)
+
+
+def test_a_future_packet_and_a_huge_sensor_do_not_stop_the_output(ros_executor, ros_context, evt3_packets):
+    node, helper, pub, _, got = _setup(ros_executor, ros_context)
+    _play(ros_executor, pub, evt3_packets[:60])
+    assert spin_until(ros_executor, lambda: len(got) >= 3, 10.0)
+    seq = evt3_packets[60].seq
+    future = _shift(evt3_packets[60], seq, 3600 * 10**9)  # one packet an hour ahead
+    huge = _shift(evt3_packets[61], seq + 1, width=32768, height=32768)  # would need 16 GiB of filter state
+    _play(ros_executor, pub, [future, huge])
+    n = len(got)
+    _play(ros_executor, pub, evt3_packets[62:150])
+    assert spin_until(ros_executor, lambda: len(got) >= n + 10, 10.0), "output stopped after the outlier"
+    c = node._diag_values()
+    stream = EventStream()
+    n_future = [len(stream.push(p).events) for p in evt3_packets[:61]][-1]
+    assert c["time_outlier_packets"] == 1 and c["time_jumps"] == 0 and c["dropped_late"] == 0
+    assert c["dropped_time_outlier"] == n_future > 0  # only the outlier's own events
+    assert c["dropped_sensor_size"] == 1 and c["internal_errors"] == 0
+    assert node.size == (640, 480)
+    stamps = [stamp_to_ns(m.header.stamp) for m in got]
+    assert stamps == sorted(stamps) and stamps[-1] - stamps[0] < 10**9  # no stamp an hour ahead
+
+
+def test_rate_mode_buffer_is_capped_and_reset_forgets_the_stream(ros_executor, ros_context, packets):
+    from std_srvs.srv import Trigger
+
+    from conftest import call_service
+
+    node, helper, pub, _, got = _setup(ros_executor, ros_context, rate_hz=0.01, max_window_events=1000)
+    _play(ros_executor, pub, packets[:40])
+    assert spin_until(ros_executor, lambda: node.source.counters()["packets"] >= 40, 10.0)
+    total = sum(len(d.events) for d in map(EventStream().push, packets[:40]))
+    c = node.source.counters()
+    assert node.source._windower.pending == 1000 and c["dropped_overflow"] == total - 1000  # bounded, counted
+    res = call_service(ros_executor, helper.create_client(Trigger, "/event_reconstructor/reset"), Trigger.Request())
+    assert res.success
+    assert node.source.counters()["dropped_reconfigure"] == 1000  # the open window, counted
+    _play(ros_executor, pub, packets[:5])  # the same seqs: after ~/reset no restart, a fresh stream
+    assert spin_until(ros_executor, lambda: node.source.counters()["packets"] >= 45, 10.0)
+    assert node.source.counters()["restarts"] == 0 and node.source.counters()["lost_packets"] == 0
+
+
+def test_diagnostics_name_every_problem_counter(ros_executor, ros_context, packets):
+    from seal_ros.nodes.event_reconstructor import PROBLEM_COUNTERS
+
+    node, *_ = _setup(ros_executor, ros_context)
+    values = node._diag_values()
+    assert set(PROBLEM_COUNTERS) <= set(values), set(PROBLEM_COUNTERS) - set(values)
+    assert all(isinstance(values[k], (int, float)) for k in PROBLEM_COUNTERS)
+
+
+def test_no_memory_for_a_reconstructor_is_counted_and_the_node_goes_on(ros_executor, ros_context, packets,
+                                                                      monkeypatch):
+    import seal_ros.nodes.event_reconstructor as mod
+
+    real = mod.Reconstructor
+
+    def no_memory(method, width, height, *a, **kw):
+        if width * height > 346 * 260:
+            raise MemoryError(f"cannot allocate the filter state of {width}x{height}")
+        return real(method, width, height, *a, **kw)
+
+    monkeypatch.setattr(mod, "Reconstructor", no_memory)
+    node, helper, pub, _, got = _setup(ros_executor, ros_context, max_sensor_size=32768)
+    wide = [_shift(p, p.seq, width=4096, height=4096) for p in packets[:15]]  # refused sizes are allowed here
+    _play(ros_executor, pub, wide)
+    assert spin_until(ros_executor, lambda: node.counts["dropped_no_reconstructor"] >= 1, 10.0)
+    assert node.recon is None and node.errors.counts["no_reconstructor"] == 1  # said once for the size
+    _play(ros_executor, pub, [_shift(p, p.seq + 1000) for p in packets[:20]])  # the real size: a new stream
+    assert spin_until(ros_executor, lambda: len(got) >= 2, 10.0), "no output after the failed size"
+    assert (got[-1].width, got[-1].height) == (346, 260) and node.counts["internal_errors"] == 0

@@ -66,15 +66,20 @@ class Player:
     def matched(self):
         return self.pub_e.get_subscription_count() > 0 and self.pub_i.get_subscription_count() > 0
 
-    def play(self, msgs, stamps, t_first_event, latency_ns=5_000_000):
+    def play(self, msgs, stamps, t_first_event, latency_ns=5_000_000, stamp_shift=0, edit=None):
+        """Events at their recorded pace, images at ``stamps`` (event clock) + latency, their header
+        stamps ``stamps + stamp_shift``; ``edit(index, ros_packet)`` may change a packet."""
         from sensor_msgs.msg import Image
 
         items = [(t - msgs[0][0], "e", to_ros_packet(m)) for t, m in msgs]
+        if edit is not None:
+            for i, it in enumerate(items):
+                edit(i, it[2])
         for k, st in enumerate(stamps):
             img = image_for(k)
             msg = Image(height=img.shape[0], width=img.shape[1], encoding="mono8", step=img.shape[1],
                         data=img.tobytes())
-            msg.header.stamp = ns_to_stamp(st)
+            msg.header.stamp = ns_to_stamp(st + stamp_shift)
             items.append((st - t_first_event + latency_ns, "i", msg))
         items.sort(key=lambda it: it[0])
         t0 = time.monotonic()
@@ -114,7 +119,8 @@ def test_node_records_exact_pairs_from_a_live_stream(ros_context, ros_executor, 
     from seal_ros.msg import RecorderStatus
 
     msgs, all_ev = bag_stream
-    node, helper = make_recorder(ros_context, ros_executor, tmp_path)
+    # image stamps in the event clock, as from a hardware-synchronised camera: no mapping
+    node, helper = make_recorder(ros_context, ros_executor, tmp_path, stamp_source="sensor")
     statuses = []
     helper.create_subscription(RecorderStatus, "/pair_recorder/status", statuses.append, RESULT_QOS)
     player = Player()
@@ -157,6 +163,75 @@ def test_node_records_exact_pairs_from_a_live_stream(ros_context, ros_executor, 
     assert spin_until(ros_executor, lambda: statuses and not statuses[-1].recording
                       and statuses[-1].pairs_written == len(ds.pairs), 5)
     assert statuses[-1].session_dir == str(session) and statuses[-1].events_written > 300_000
+
+
+def test_played_twice_in_ros_time_with_an_outlier_two_sessions_and_nothing_lost(
+        ros_context, ros_executor, tmp_path, bag_stream):
+    """Images stamped in ROS time (the default stamp_source: header); the first pass has one packet an
+    hour ahead; the second pass replays the same seqs (ros2 bag play, twice)."""
+    msgs, _ = bag_stream
+    msgs = msgs[:260]  # about a second
+    stream = EventStream()
+    from seal_ros.events.packet import EventPacket
+
+    evs = [stream.push(EventPacket.from_msg(m)).events for _, m in msgs]
+    firsts = [(m.header.stamp.sec * 10**9 + m.header.stamp.nanosec, int(e.t[0])) for (_, m), e in zip(msgs, evs)
+              if len(e)]
+    offset = min(h - t for h, t in firsts)  # ROS time minus event time, as the node estimates it
+    OUT = 130  # this packet goes an hour ahead in the first pass
+    good = EventArray.concatenate([e for i, e in enumerate(evs) if i != OUT])
+    t_first = int(good.t[0])
+    stamps = list(range(t_first + 40_000_000, int(good.t[-1]) - 60_000_000, 50_000_000))
+
+    def future(i, pk):
+        if i == OUT:
+            pk.time_base += 3600 * 10**9
+
+    node, helper = make_recorder(ros_context, ros_executor, tmp_path)  # default: stamp_source header
+    player = Player()
+    try:
+        assert spin_until(ros_executor, player.matched, 10)
+        assert trigger(ros_executor, helper, "start").success
+        for edit in (future, None):
+            th = threading.Thread(target=player.play, args=(msgs, stamps, t_first),
+                                  kwargs=dict(stamp_shift=offset, edit=edit))
+            th.start()
+            while th.is_alive():
+                ros_executor.spin_once(timeout_sec=0.02)
+            th.join()
+            spin_until(ros_executor, lambda: False, 0.5)
+        r = trigger(ros_executor, helper, "stop")
+        assert r.success, r.message
+    finally:
+        player.close()
+    c = node._diag_values()
+    assert c["restarts"] == 1 and c["sessions"] == 2 and c["time_outlier_packets"] == 1 and c["time_jumps"] == 0
+    assert c["internal_errors"] == 0 and c["skipped_off_timeline"] == 0
+    from seal_ros.nodes.pair_recorder import PROBLEM_COUNTERS
+
+    assert set(PROBLEM_COUNTERS) <= set(c)
+    everything = EventArray.concatenate(evs)
+    for name, reason, ev in (("run", "restart", good), ("run_1", "stopped", everything)):
+        tu = ev.t // 1000
+        summary = validate(tmp_path / name)
+        assert summary["valid"] and summary["stop_reason"] == reason, summary
+        if c["lost_packets"] == 0:  # (best-effort transport: a lost packet is flagged, not stored)
+            assert summary["events"] == len(ev)  # every event of the pass, and only those
+        with PairsDataset(tmp_path / name) as ds:
+            assert len(ds.pairs) >= len(stamps) - 4, (name, len(ds.pairs))
+            assert ds.meta["clock"]["stamp_source"] == "header"
+            assert abs(ds.meta["clock"]["ros_minus_event_ns"] - offset) < 5_000_000
+            exact = 0
+            for p in ds.pairs:
+                # images paired in the event clock: their ROS stamps mapped back with the estimated offset
+                st = min(stamps, key=lambda v: abs(v - p["image_t_us"] * 1000))
+                assert abs(p["image_t_us"] * 1000 - st) < 5_000_000
+                assert p["t1_us"] - p["t0_us"] == 30_000
+                if not p["flags"]["lost_packets"]:
+                    assert p["event_count"] == int(((tu >= p["t0_us"]) & (tu < p["t1_us"])).sum())
+                    exact += 1
+            assert exact >= len(stamps) - 6
+    assert not (tmp_path / "run_2").exists()
 
 
 @pytest.fixture

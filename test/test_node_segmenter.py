@@ -23,11 +23,12 @@ class Feeder:
     ``sent`` keeps every packet as published, so a test can replay exactly that stream offline.
     """
 
-    def __init__(self, node, packets, rate_hz=250.0):
+    def __init__(self, node, packets, rate_hz=250.0, carry_seq=True):
         from seal_ros.nodes.common import RESULT_QOS, event_packet_type
 
         self.pub = node.create_publisher(event_packet_type(), TOPIC, RESULT_QOS)
         self.packets, self.rate_hz, self.sent, self.t0 = packets, rate_hz, [], None
+        self.carry_seq = carry_seq  # False: every loop replays the same seqs, as ros2 bag play --loop
 
     def step(self):
         from dataclasses import replace
@@ -38,7 +39,7 @@ class Feeder:
         self.t0 = now if self.t0 is None else self.t0
         while len(self.sent) < 1 + (now - self.t0) * self.rate_hz:
             loop, k = divmod(len(self.sent), len(self.packets))
-            pk = replace(self.packets[k], seq=self.packets[k].seq + loop * len(self.packets))  # no "repeat"
+            pk = replace(self.packets[k], seq=self.packets[k].seq + loop * len(self.packets) * self.carry_seq)
             self.pub.publish(packet_to_msg(pk))
             self.sent.append(pk)
 
@@ -62,7 +63,8 @@ def rig(ros_context, ros_executor, packets, tmp_path):
     from seal_ros.nodes.common import RESULT_QOS
     from seal_ros.nodes.seal_segmenter import SealSegmenterNode
 
-    def make(**overrides):
+    def make(carry_seq=True, **overrides):
+        n_packets = overrides.pop("n_packets", None)
         params = dict(model="tiny", device="cpu", events_topic=TOPIC, window_duration_ms=WINDOW_MS,
                       models_dir=str(tmp_path), plane_rate_hz=50.0)
         params.update(overrides)
@@ -73,7 +75,7 @@ def rig(ros_context, ros_executor, packets, tmp_path):
         ros_executor.add_node(helper)
         got = []
         helper.create_subscription(InstanceMaskArray, "/seal_segmenter/instances", got.append, RESULT_QOS)
-        feeder = Feeder(helper, packets)
+        feeder = Feeder(helper, packets[:n_packets], carry_seq=carry_seq)
         assert spin_until(ros_executor, lambda: feeder.pub.get_subscription_count() > 0, 10)
         assert spin_until(ros_executor, lambda: node.runner.state != "loading", 60)
         return node, helper, feeder, got
@@ -96,12 +98,12 @@ def _box_prompt(pid, box, persistent=True):
 
 def _expected_windows(sent, stamp_source):
     """(window_start, window_end) stamps the node must produce, from the same core on the same packets."""
-    from seal_ros.segment.source import WindowSource
+    from seal_ros.events.source import IngestConfig, WindowSource
 
-    src = WindowSource("duration", int(WINDOW_MS * 1e6), stamp_source=stamp_source)
+    src = WindowSource("duration", int(WINDOW_MS * 1e6), config=IngestConfig(stamp_source=stamp_source))
     out = set()
     for p in sent:
-        out |= {(w.t0_ns, w.t1_ns) for w in src.push(p)[0]}
+        out |= {(w.t0_ns, w.t1_ns) for w in src.push(p).windows}
     return out
 
 
@@ -111,7 +113,7 @@ def test_prompt_in_instances_out(rig, ros_executor, packets):
     from seal_ros.msg import Prompt, PromptArray
     from seal_ros.nodes.common import RESULT_QOS, stamp_to_ns
 
-    node, helper, feeder, got = rig(stamp_source="header")  # camera time mapped to ROS time
+    node, helper, feeder, got = rig()  # default: camera time mapped to ROS time
     pub = helper.create_publisher(PromptArray, "/seal_segmenter/prompts", RESULT_QOS)
     assert spin_until(ros_executor, lambda: pub.get_subscription_count() > 0, 10)
     point = Prompt(id=7, points=[Point(x=320.0, y=240.0)], point_labels=[1], granularity=Prompt.GRANULARITY_PART,
@@ -156,13 +158,14 @@ def test_vocabulary_set_live_and_invalid_refused(rig, ros_executor):
 
     from seal_ros.nodes.common import stamp_to_ns
 
-    node, helper, feeder, got = rig()  # default stamps: the camera's event clock
+    node, helper, feeder, got = rig(stamp_source="sensor")  # stamps in the camera's event clock
     pub = helper.create_publisher(PromptArray, "/seal_segmenter/prompts", RESULT_QOS)
     assert spin_until(ros_executor, lambda: pub.get_subscription_count() > 0, 10)
     pub.publish(_prompt_array(_box_prompt(1, (50, 50, 400, 400))))
     assert spin_feeding(ros_executor, feeder, lambda: any(a.instances for a in got))
     assert (stamp_to_ns(got[-1].window_start), stamp_to_ns(got[-1].header.stamp)) in _expected_windows(
         feeder.sent, "sensor")
+    assert stamp_to_ns(got[-1].header.stamp) < 60 * 10**9  # seconds since the camera started
     old = list(got[-1].vocabulary)
 
     new = ["Traffic  Light", "pedestrian", "tram"]
@@ -251,3 +254,33 @@ def test_without_weights_stays_up_and_publishes_no_instances(rig, ros_executor, 
     assert err.count("model files missing in") == 1  # said once
     line = next(ln for ln in err.splitlines() if "model files missing in" in ln)
     assert "seal.pt" in line and "ViT-L-14-336px.pt" in line and "seal-ros models fetch --dir" in line
+
+
+def test_a_recording_played_twice_gives_results_from_both_passes(rig, ros_executor, packets):
+    from seal_ros.events.stream import EventStream
+    from seal_ros.nodes.common import stamp_to_ns
+    from seal_ros.nodes.seal_segmenter import PROBLEM_COUNTERS
+
+    node, helper, feeder, got = rig(carry_seq=False, n_packets=120)  # ros2 bag play --loop: the same seqs
+
+    def backs():
+        stamps = [stamp_to_ns(a.header.stamp) for a in got]
+        return stamps, [i for i in range(1, len(stamps)) if stamps[i] < stamps[i - 1]]
+
+    # results before and after the first restart (stamps go back once per loop)
+    assert spin_feeding(ros_executor, feeder, lambda: backs()[1] and len(got) - backs()[1][0] >= 2, 60)
+    stamps, back = backs()
+    assert back[0] >= 2, stamps
+    assert 1 <= node.source.counters()["restarts"] <= len(feeder.sent) // 120  # one per loop (some in flight)
+    c = node._diag_values()
+    assert c["time_jumps"] == 0 and c["bad_packets"] == 0 and c["internal_errors"] == 0
+    assert set(PROBLEM_COUNTERS) <= set(c)
+    # ROS time, within a frame period of the header stamps of the packets around the window's end
+    stream = EventStream()
+    firsts = [(p.stamp_ns, int(d.events.t[0])) for p, d in zip(packets[:120], map(stream.push, packets[:120]))
+              if len(d.events)]
+    offset = min(s - t for s, t in firsts)
+    for a in got:
+        s = stamp_to_ns(a.header.stamp)
+        k = max(i for i, (_, t) in enumerate(firsts) if t < s - offset)
+        assert abs(s - firsts[k][0]) < WINDOW_MS * 1e6

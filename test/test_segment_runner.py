@@ -11,7 +11,7 @@ from seal_ros.events.types import EventArray
 from seal_ros.seal.predictor import InstanceResult, MissingWeights
 from seal_ros.segment.prompts import Prompt, PromptStore
 from seal_ros.segment.runner import SegmentRunner, combine_vocabularies
-from seal_ros.segment.source import StampedWindow
+from seal_ros.events.source import StampedWindow
 
 W, H = 64, 48
 

@@ -16,19 +16,23 @@ def pk(seq, events=VEC, encoding="evt3", width=640, height=480, time_base=0):
     return EventPacket(encoding, width, height, seq, time_base, events)
 
 
-def test_seq_gaps_and_repeats():
+def test_seq_gaps_repeats_and_restarts():
     s = EventStream()
     assert s.push(pk(10)).lost_packets == 0
     r = s.push(pk(13, np.zeros(0, np.uint8)))
     assert r.lost_packets == 2 and r.error is None
     r = s.push(pk(13))
     assert r.error and "repeated" in r.error and len(r.events) == 0
+    # seq going back by any distance is a new stream (bag played again, driver restarted)
     r = s.push(pk(12))
-    assert r.error and "repeated" in r.error
-    assert s.push(pk(14)).error is None
-    st = s.stats
-    assert st["lost_packets"] == 2 and st["repeated_packets"] == 2 and st["packets"] == 5
-    assert st["bad_packets"] == 2
+    assert r.error is None and r.restart and len(r.events) == 3 and r.lost_packets == 0
+    r = s.push(pk(13))
+    assert r.error is None and not r.restart and len(r.events) == 3 and r.lost_packets == 0
+    assert s.push(pk(0)).restart
+    st = s.counters()
+    assert st["lost_packets"] == 2 and st["dropped_repeated"] == 1 and st["packets"] == 6
+    assert st["bad_packets"] == 1 and st["restarts"] == 2
+    assert s.stats["repeated_packets"] == 1  # the name seal-ros decode-stats prints
 
 
 def test_restart_resets_decoder_state():
@@ -38,6 +42,11 @@ def test_restart_resets_decoder_state():
     r = s.push(pk(0, np.array([0x2005], np.uint16).view(np.uint8)))
     assert r.error is None and r.warning is None and len(r.events) == 0 and s.stats["restarts"] == 1
     assert s.stats["dropped_invalid_time"] == 1
+    # reset(): the same on request (~/reset), without a seq going back
+    s.push(pk(1))
+    s.reset()
+    r = s.push(pk(2, np.array([0x2005], np.uint16).view(np.uint8)))
+    assert r.lost_packets == 0 and len(r.events) == 0 and s.stats["dropped_invalid_time"] == 2
 
 
 def test_bad_packets_are_counted_errors():

@@ -27,11 +27,11 @@ def main():
     from seal_ros.segment.clicks import ClickPrompter, plane_click_to_pixel
     from seal_ros.segment.overlay import draw_overlay
     from seal_ros.segment.plane import PlaneGeometry, grid_data, grid_to_image
-    from seal_ros.segment.source import WindowSource
+    from seal_ros.events.source import WindowSource
 
     src = WindowSource("duration", 50_000_000)
     wins = [w for pk in BagReader(ROOT.parent / "shared" / "data" / "evt3_640x480").event_packets()
-            for w in src.push(pk)[0]]
+            for w in src.push(pk).windows]
     win = max(wins, key=lambda w: w.count)  # the busiest 50 ms: a person walking through
     img = event_image(win.window.events, win.width, win.height)
 

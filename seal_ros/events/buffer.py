@@ -10,6 +10,8 @@
   open window ("late", e.g. evt3 time glitches) are dropped and counted.
 * :class:`CountWindower` cuts windows of exactly ``count`` events (E2VID uses
   ``W*H*0.35``); their ``[t0, t1)`` spans their first to one past their last time.
+* :class:`TickWindower` collects until ``flush()`` (a timer's tick) and emits
+  what came since the previous tick as one window, at most ``max_events``.
 
 Every window reports how many packets were lost inside it: lost packets are
 announced with the events that follow the gap and counted in the window that
@@ -150,6 +152,38 @@ class EventBuffer:
         self._n = 0
 
 
+class _Parts:
+    """Event arrays of one open window, at most ``cap`` events (the oldest go first)."""
+
+    def __init__(self, cap: Optional[int] = None):
+        self.cap = cap
+        self._parts: list = []
+        self.n = 0
+
+    def add(self, ev: EventArray) -> int:
+        """Append; returns how many (old) events were dropped to stay within the cap."""
+        self._parts.append(ev)
+        self.n += len(ev)
+        if self.cap is None or self.n <= self.cap:
+            return 0
+        extra = dropped = self.n - self.cap  # drop the oldest, part by part (no big copy)
+        self.n = self.cap
+        while extra:
+            head = self._parts[0]
+            if len(head) <= extra:
+                self._parts.pop(0)
+                extra -= len(head)
+            else:
+                self._parts[0] = head[extra:]
+                extra = 0
+        return dropped
+
+    def take(self) -> EventArray:
+        ev = EventArray.concatenate(self._parts)
+        self._parts, self.n = [], 0
+        return ev
+
+
 class DurationWindower:
     """Fixed-duration windows ``[origin + k*d, origin + (k+1)*d)``."""
 
@@ -162,36 +196,22 @@ class DurationWindower:
         self.origin_ns = None if origin_ns is None else int(origin_ns)
         self.max_events = None if max_events is None else int(max_events)
         self._k = None  # index of the open window
-        self._parts: list = []
-        self._n = 0
+        self._parts = _Parts(self.max_events)
         self._lost = 0  # lost packets of the open window
         self._lost_next = 0  # announced before the next events
         self.late_events = 0
         self.dropped_overflow = 0
 
     def _close(self) -> list:
-        if not self._parts:
+        if not self._parts.n:
             return []
         t0 = self.origin_ns + self._k * self.duration_ns
-        w = Window(t0, t0 + self.duration_ns, EventArray.concatenate(self._parts), self._lost)
-        self._parts, self._n, self._lost = [], 0, 0
+        w = Window(t0, t0 + self.duration_ns, self._parts.take(), self._lost)
+        self._lost = 0
         return [w]
 
     def _add(self, ev: EventArray) -> None:
-        self._parts.append(ev)
-        self._n += len(ev)
-        if self.max_events is not None and self._n > self.max_events:
-            extra = self._n - self.max_events  # drop the oldest, part by part (no big copy)
-            self.dropped_overflow += extra
-            self._n = self.max_events
-            while extra:
-                head = self._parts[0]
-                if len(head) <= extra:
-                    self._parts.pop(0)
-                    extra -= len(head)
-                else:
-                    self._parts[0] = head[extra:]
-                    extra = 0
+        self.dropped_overflow += self._parts.add(ev)
 
     def feed(self, events: EventArray, lost_packets: int = 0) -> list:
         lost = self._lost_next + int(lost_packets)
@@ -224,6 +244,11 @@ class DurationWindower:
                 self._lost += lost
             self._add(part)
         return out
+
+    @property
+    def pending(self) -> int:
+        """Events in the open window."""
+        return self._parts.n
 
     def flush(self) -> list:
         """Emit the open window (partial) now."""
@@ -267,6 +292,10 @@ class CountWindower:
         self._n = len(rest)
         return out
 
+    @property
+    def pending(self) -> int:
+        return self._n
+
     def flush(self) -> list:
         """Emit the remaining (fewer than ``count``) events as a window."""
         if not self._n:
@@ -274,4 +303,38 @@ class CountWindower:
         ev = EventArray.concatenate(self._parts)
         w = self._make(ev, self._lost)
         self._parts, self._n, self._lost = [], 0, 0
+        return [w]
+
+
+class TickWindower:
+    """Everything since the previous ``flush()`` as one window (a publishing rate set by a timer).
+
+    ``feed`` only collects, at most ``max_events`` (the oldest dropped, counted in
+    ``dropped_overflow``); ``flush`` emits ``[first, last + 1)`` of what was collected.
+    """
+
+    def __init__(self, max_events: int):
+        if int(max_events) < 1:
+            raise ValueError(f"max_events must be >= 1, got {max_events}")
+        self.max_events = int(max_events)
+        self._parts = _Parts(self.max_events)
+        self._lost = 0
+        self.dropped_overflow = 0
+
+    def feed(self, events: EventArray, lost_packets: int = 0) -> list:
+        self._lost += int(lost_packets)
+        if len(events):
+            self.dropped_overflow += self._parts.add(events)
+        return []
+
+    @property
+    def pending(self) -> int:
+        return self._parts.n
+
+    def flush(self) -> list:
+        if not self._parts.n:
+            return []
+        ev = self._parts.take()
+        w = Window(int(ev.t.min()), int(ev.t.max()) + 1, ev, self._lost)
+        self._lost = 0
         return [w]

@@ -1,13 +1,23 @@
 """Per-stream decoding: one :class:`EventStream` per ``EventPacket`` topic.
 
 ``push(packet)`` checks the packet, keeps the decoder of the stream (its state
-carries from packet to packet), tracks ``seq`` (gaps are lost packets; a
-``seq`` that does not advance is a repeated packet, dropped) and returns a
-:class:`Decoded`. It never raises on bad input: a rejected packet yields no
-events, an ``error`` line and a counter (``bad_packets``); a packet that was
-decoded but is suspect (``time_base`` went backwards, encoding or size
-changed) yields its events and a ``warning`` line (counted), and the stream
-keeps going.
+carries from packet to packet), tracks ``seq`` and returns a :class:`Decoded`.
+It never raises on bad input: a rejected packet yields no events, an ``error``
+line and a counter named after the reason (``dropped_<reason>``, summed in
+``bad_packets``); a packet that was decoded but is suspect (``time_base`` went
+backwards, encoding or size changed) yields its events and a ``warning`` line
+(counted), and the stream keeps going.
+
+``seq``: a gap adds up in ``lost_packets``; the same ``seq`` again is a
+repeated packet (dropped, ``dropped_repeated``); a ``seq`` that goes back, by
+any distance, is a new stream (a driver restart, a bag played again or
+looped): the decoder starts afresh, ``restarts`` counts it and the result has
+``restart`` set so that windows and clocks start afresh too.
+
+Limits, all counted when hit: sensor sides up to ``max_sensor_side`` (default
+8192, above every current sensor), payloads up to ``max_packet_bytes``, and at
+most ``max_packet_events`` events decoded from one packet (decoding stops
+there: ``capped_packets``, ``dropped_capped_bytes``).
 """
 from __future__ import annotations
 
@@ -17,15 +27,30 @@ from typing import Optional
 import numpy as np
 
 from seal_ros.events.decoders import DECODERS, MAX_DIM, SUPPORTED_ENCODINGS, DecodeError, make_decoder
-from seal_ros.events.decoders.base import COUNTER_NAMES, MAX_TIME_BASE
+from seal_ros.events.decoders.base import MAX_TIME_BASE, STAT_NAMES
 from seal_ros.events.packet import EventPacket
 from seal_ros.events.types import EventArray, TriggerArray
 
 WORD_BYTES = {enc: cls.word_bytes for enc, cls in DECODERS.items()}
 # Largest payload accepted in one packet (drivers send far less).
 MAX_PACKET_BYTES = 64 << 20
-# A seq going back by more than this (or to 0) is a driver restart, not a repeat.
-SEQ_RESTART_GAP = 1 << 20
+# Largest sensor side accepted by default: above every current event camera
+# (Prophesee IMX636 1280x720, Samsung Gen4 1280x960, DAVIS346 346x260).
+DEFAULT_MAX_SENSOR_SIDE = 8192
+# Events one packet may produce by default: the fastest current sensor's readout
+# limit (IMX636: 1.066 G events/s, Finateu et al., ISSCC 2020), rounded up to
+# 1.1 G/s, times 10 ms, ten times the drivers' default 1 ms packets.
+DEFAULT_MAX_PACKET_EVENTS = 11_000_000
+
+# Why a packet was rejected -> its counter.
+REJECT_REASONS = ("encoding", "sensor_size", "time_base", "payload_size", "truncated", "repeated", "decode_error")
+# Counters that count lost, refused or discontinuous data (diagnostics warn when one rises).
+PROBLEM_COUNTERS = (
+    "lost_packets", "restarts", "time_base_backwards", "geometry_changes",
+    *(f"dropped_{r}" for r in REJECT_REASONS),
+    "dropped_out_of_range", "dropped_invalid_time", "unknown_words", "truncated_bytes",
+    "capped_packets", "dropped_capped_bytes",
+)
 
 
 @dataclass
@@ -35,25 +60,36 @@ class Decoded:
     lost_packets: int = 0
     error: Optional[str] = None  # set: the packet was rejected (no events)
     warning: Optional[str] = None  # set: decoded, but something is off
+    restart: bool = False  # seq went back: a new stream starts with this packet
 
 
 class EventStream:
     """Decodes the packets of one stream, in arrival order."""
 
-    def __init__(self, max_packet_bytes: int = MAX_PACKET_BYTES):
+    def __init__(self, max_packet_bytes: int = MAX_PACKET_BYTES, max_sensor_side: int = DEFAULT_MAX_SENSOR_SIDE,
+                 max_packet_events: Optional[int] = DEFAULT_MAX_PACKET_EVENTS):
+        if not 0 < int(max_sensor_side) <= MAX_DIM:
+            raise ValueError(f"max_sensor_side must be 1..{MAX_DIM}, got {max_sensor_side}")
+        if max_packet_events is not None and int(max_packet_events) < 1:
+            raise ValueError(f"max_packet_events must be >= 1, got {max_packet_events}")
         self.max_packet_bytes = int(max_packet_bytes)
+        self.max_sensor_side = int(max_sensor_side)
+        self.max_packet_events = None if max_packet_events is None else int(max_packet_events)
+        self._counts = dict(packets=0, bad_packets=0, lost_packets=0, restarts=0, time_base_backwards=0,
+                            geometry_changes=0, warnings=0, **{f"dropped_{r}": 0 for r in REJECT_REASONS})
+        self._dec_totals: dict = {k: 0 for k in STAT_NAMES if k != "packets"}
+        self.last_error: Optional[str] = None
+        self.last_warning: Optional[str] = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the stream state (decoder, seq, time base), not the counters: the next packet starts afresh."""
+        if getattr(self, "decoder", None) is not None:
+            self._fold_decoder_stats()
         self.decoder = None
         self._key = None
         self._last_seq: Optional[int] = None
         self._last_time_base: Optional[int] = None
-        self._counts = dict(
-            packets=0, bad_packets=0, lost_packets=0, repeated_packets=0, restarts=0,
-            time_base_backwards=0, geometry_changes=0, warnings=0,
-        )
-        keys = ("bytes", "events", *COUNTER_NAMES, "triggers_falling", "truncated_bytes")
-        self._dec_totals: dict = {k: 0 for k in keys}
-        self.last_error: Optional[str] = None
-        self.last_warning: Optional[str] = None
 
     # ------------------------------------------------------------------
     def push(self, packet: EventPacket) -> Decoded:
@@ -61,41 +97,43 @@ class EventStream:
         try:
             return self._push(packet)
         except Exception as exc:  # noqa: BLE001 - a bad packet must never stop the stream
-            return self._bad(f"cannot decode packet: {type(exc).__name__}: {exc}")
+            return self._bad("decode_error", f"cannot decode packet: {type(exc).__name__}: {exc}")
 
-    def _bad(self, reason: str, lost: int = 0) -> Decoded:
+    def _bad(self, reason: str, line: str, lost: int = 0, restart: bool = False) -> Decoded:
         self._counts["bad_packets"] += 1
-        self.last_error = reason
-        return Decoded(EventArray.empty(), TriggerArray.empty(), lost, reason)
+        self._counts[f"dropped_{reason}"] += 1
+        self.last_error = line
+        return Decoded(EventArray.empty(), TriggerArray.empty(), lost, line, None, restart)
 
     def _push(self, pk: EventPacket) -> Decoded:
         enc = str(pk.encoding)
         if enc not in SUPPORTED_ENCODINGS:
-            return self._bad(f"unsupported encoding {enc!r} (supported: {', '.join(SUPPORTED_ENCODINGS)})")
+            return self._bad("encoding", f"unsupported encoding {enc!r} (supported: {', '.join(SUPPORTED_ENCODINGS)})")
         w, h = int(pk.width), int(pk.height)
-        if not (0 < w <= MAX_DIM and 0 < h <= MAX_DIM):
-            return self._bad(f"bad sensor size {w}x{h} (each side must be 1..{MAX_DIM})")
+        side = self.max_sensor_side
+        if not (0 < w <= side and 0 < h <= side):
+            return self._bad("sensor_size", f"sensor size {w}x{h} refused (each side must be 1..{side}; "
+                             "raise max_sensor_size for a larger sensor)")
         tb = int(pk.time_base)
         if not (0 <= tb < MAX_TIME_BASE):
-            return self._bad(f"time_base {tb} out of range 0..2^62")
+            return self._bad("time_base", f"time_base {tb} out of range 0..2^62")
         buf = pk.events
         if not isinstance(buf, np.ndarray):
             buf = np.frombuffer(buf, np.uint8)
         if buf.nbytes > self.max_packet_bytes:
-            return self._bad(f"payload of {buf.nbytes} bytes exceeds the limit of {self.max_packet_bytes}")
+            return self._bad("payload_size", f"payload of {buf.nbytes} bytes exceeds the limit of "
+                             f"{self.max_packet_bytes}")
 
-        # ---- seq: lost and repeated packets -------------------------------------------------
+        # ---- seq: lost, repeated packets and restarts ----------------------------------------
         seq = int(pk.seq)
         lost = 0
         restart = False
         if self._last_seq is not None:
             gap = seq - self._last_seq
-            if gap <= 0:
-                if seq == 0 or -gap > SEQ_RESTART_GAP:
-                    restart = True
-                else:
-                    self._counts["repeated_packets"] += 1
-                    return self._bad(f"repeated packet seq {seq} (last {self._last_seq}); dropped")
+            if gap == 0:
+                return self._bad("repeated", f"repeated packet seq {seq}; dropped")
+            if gap < 0:
+                restart = True
             else:
                 lost = gap - 1
         self._last_seq = seq
@@ -114,6 +152,7 @@ class EventStream:
                     old = f"{self._key[0]} {self._key[1]}x{self._key[2]}"
                     note = f"stream changed from {old} to {enc} {w}x{h}; decoder reset"
             self.decoder = make_decoder(enc, w, h)
+            self.decoder.max_events = self.max_packet_events
             self._key = key
             self._last_time_base = None
 
@@ -124,32 +163,40 @@ class EventStream:
 
         wb = WORD_BYTES[enc]
         if buf.nbytes % wb:
-            return self._bad(f"truncated packet: {buf.nbytes} bytes is not a whole number of "
-                             f"{wb}-byte {enc} words", lost)
+            return self._bad("truncated", f"truncated packet: {buf.nbytes} bytes is not a whole number of "
+                             f"{wb}-byte {enc} words", lost, restart)
         try:
             events, triggers = self.decoder.decode(buf, tb)
         except DecodeError as exc:
-            return self._bad(str(exc), lost)
+            return self._bad("decode_error", str(exc), lost, restart)
         if note is not None:
             self._counts["warnings"] += 1
             self.last_warning = note
-        return Decoded(events, triggers, lost, None, note)
+        return Decoded(events, triggers, lost, None, note, restart)
 
     # ------------------------------------------------------------------
     def _fold_decoder_stats(self) -> None:
         for k, v in self.decoder.stats.items():
-            self._dec_totals[k] = self._dec_totals.get(k, 0) + v
+            if k != "packets":  # the decoder's count excludes rejected packets
+                self._dec_totals[k] = self._dec_totals.get(k, 0) + v
 
     @property
     def encoding(self) -> Optional[str]:
         return self._key[0] if self._key else None
 
-    @property
-    def stats(self) -> dict:
+    def counters(self) -> dict:
+        """Every counter, flat: packets, events, bytes, lost_packets, restarts, dropped_<reason>, the decoders'."""
         out = dict(self._dec_totals)
         if self.decoder is not None:
             for k, v in self.decoder.stats.items():
-                out[k] = out.get(k, 0) + v
-        out.pop("packets", None)  # the decoder's count excludes rejected packets
+                if k != "packets":
+                    out[k] = out.get(k, 0) + v
         out.update(self._counts)
+        return out
+
+    @property
+    def stats(self) -> dict:
+        """:meth:`counters` plus ``repeated_packets`` (the name ``seal-ros decode-stats`` prints)."""
+        out = self.counters()
+        out["repeated_packets"] = out["dropped_repeated"]
         return out

@@ -97,7 +97,8 @@ def play_recording(bag: Path, name: str, models_dir: str, packet_last_t: list, s
     executor = SingleThreadedExecutor(context=ctx)
     nodes = []
     try:
-        common = [Parameter("events_topic", value=TOPIC)]
+        # stamps in the event clock: latencies are matched by event time (latency_ms)
+        common = [Parameter("events_topic", value=TOPIC), Parameter("stamp_source", value="sensor")]
         nodes.append(EventReconstructorNode(context=ctx, parameter_overrides=common))
         nodes.append(SealSegmenterNode(
             context=ctx, parameter_overrides=common + [Parameter("models_dir", value=models_dir),

@@ -1,10 +1,11 @@
 """``event_reconstructor``: live grayscale video from an event camera.
 
 A thin adapter over :class:`seal_ros.e2v.reconstructor.Reconstructor`:
-packets are decoded (:class:`~seal_ros.events.stream.EventStream`), cut into
-windows (duration or count), reconstructed, and published as mono8 on
-``~/image`` with ``header.stamp`` = the window's end. Topics, parameters and
-services: docs/e2v.md.
+packets become stamped windows (duration, count, or everything since the
+last tick of ``rate_hz``) in :class:`seal_ros.events.source.WindowSource`, are
+reconstructed, and published as mono8 on ``~/image`` with ``header.stamp`` =
+the window's end (ROS time unless ``stamp_source`` is ``sensor``). Topics,
+parameters and services: docs/e2v.md.
 """
 from __future__ import annotations
 
@@ -14,14 +15,18 @@ import time
 from rclpy.node import Node
 
 from seal_ros.e2v.reconstructor import ALL_METHODS, DEVICES, Reconstructor
-from seal_ros.events.buffer import CountWindower, DurationWindower
-from seal_ros.events.stream import EventStream
+from seal_ros.events.source import PROBLEM_COUNTERS as INGEST_PROBLEMS, WINDOW_MODES, WindowSource
 from seal_ros.events.types import EventArray
 from seal_ros.nodes.common import (
     EVENTS_QOS, SENSOR_QOS, Diagnostics, ErrorCounter, TopicWatch, event_packet_type, image_qos,
     image_reliability_param, ns_to_stamp, packet_from_msg, safe_service, stamp_to_ns, topic_timeout_param,
 )
+from seal_ros.nodes.ingest import IngestReporter, ingest_config, ingest_params
 from seal_ros.nodes.params import Param, ParamSet
+
+# Keys of _diag_values() that count lost, refused or discontinuous data.
+PROBLEM_COUNTERS = INGEST_PROBLEMS + ("dropped_no_reconstructor", "frames_rejected", "method_failures",
+                                      "internal_errors")
 
 PARAMS = [
     Param("events_topic", "event_camera/events", "EventPacket topic to reconstruct (relative: moves with the "
@@ -29,7 +34,7 @@ PARAMS = [
     Param("frame_id", "", "header.frame_id of ~/image (empty: the packets' frame_id).",),
     Param("rate_hz", 0.0, "Publish at this rate, each image covering the events since the previous one "
           "(0: once per window, see window_mode).", range=(0.0, 1000.0)),
-    Param("window_mode", "duration", "How windows are cut when rate_hz is 0.", choices=("duration", "count")),
+    Param("window_mode", "duration", "How windows are cut when rate_hz is 0.", choices=WINDOW_MODES),
     Param("window_duration_ms", 33.3, "Window length in duration mode (ms).", range=(0.1, 10000.0)),
     Param("window_events", 30000, "Events per window in count mode (E2VID uses 0.35 * width * height).",
           range=(1, 100_000_000)),
@@ -48,15 +53,11 @@ PARAMS = [
     Param("publish_on_idle", False, "With no events for idle_timeout_s, keep publishing the decayed image "
           "(else publish nothing new)."),
     Param("idle_timeout_s", 1.0, "No events for this long counts as idle (s).", range=(0.01, 3600.0)),
-    Param("max_window_events", 5_000_000, "Events kept in one open window at most (oldest dropped, counted).",
-          range=(1000, 1_000_000_000)),
+    *ingest_params(),
     Param("diagnostics_period_s", 1.0, "Period of the /diagnostics status.", range=(0.1, 60.0), read_only=True),
     image_reliability_param("~/image"),
     topic_timeout_param("The events topic"),
 ]
-# Counters whose rise is a diagnostics warning (lost, refused or discontinuous data).
-PROBLEM_KEYS = ("lost_packets", "bad_packets", "frames_rejected", "method_failures", "late_events",
-                "dropped_overflow")
 REBUILD = {"method", "device", "checkpoint", "cutoff_hz", "beta", "contrast_pos", "contrast_neg",
            "unsharp_amount", "reset_gap_s"}
 REWINDOW = {"window_mode", "window_duration_ms", "window_events", "max_window_events", "rate_hz"}
@@ -71,21 +72,21 @@ class EventReconstructorNode(Node):
         self._image_type = Image
         self._lock = threading.RLock()
         self.errors = ErrorCounter(self.get_logger())
-        self.stream = EventStream()
         self.recon = None
         self.active_method = "hpf"
         self.size = None
         self._frame_id = "event_camera"
-        self.counts = dict(packets_in=0, events_in=0, windows_out=0, images_published=0, lost_packets=0,
-                           bad_packets=0, frames_in=0, frames_rejected=0, method_failures=0)
+        self.counts = dict(windows_out=0, images_published=0, frames_in=0, frames_rejected=0, method_failures=0,
+                           dropped_no_reconstructor=0, internal_errors=0)
         self._latency_sum = 0.0
         self._latency_n = 0
         self._latency_max = 0.0
         self._last_event_wall = None
-        self._pending = []  # rate_hz mode: events since the last tick
-        self._last_published_t = None
+        self._last_t = None  # (event clock, output stamp) of the newest image
         self.params = ParamSet(self, PARAMS, self._on_param)
-        self._make_windower()
+        self.source = WindowSource(config=ingest_config(self.params))
+        self._report = IngestReporter(self, self.errors)
+        self._configure_source()
         self.pub = self.create_publisher(Image, "~/image", image_qos(self.params["image_reliability"]))
         self.watch = TopicWatch(self.params["topic_timeout_s"])
         self.create_subscription(event_packet_type(), self.params["events_topic"],
@@ -96,16 +97,14 @@ class EventReconstructorNode(Node):
         self._set_rate_timer()
         self.create_timer(0.25, self._idle_tick)
         self.diagnostics = Diagnostics(self, "event reconstruction", self._diag_values,
-                                       self.params["diagnostics_period_s"], problem_keys=PROBLEM_KEYS,
+                                       self.params["diagnostics_period_s"], problem_keys=PROBLEM_COUNTERS,
                                        errors=self.errors, watch=self.watch)
 
     # -- configuration ------------------------------------------------------------------------
-    def _make_windower(self) -> None:
+    def _configure_source(self) -> None:
         p = self.params
-        if p["window_mode"] == "count":
-            self.windower = CountWindower(p["window_events"])
-        else:
-            self.windower = DurationWindower(int(p["window_duration_ms"] * 1e6), max_events=p["max_window_events"])
+        mode = "tick" if p["rate_hz"] > 0 else p["window_mode"]
+        self.source.configure(mode, int(p["window_duration_ms"] * 1e6), p["window_events"], p["max_window_events"])
 
     def _set_rate_timer(self) -> None:
         if self._tick_timer is not None:
@@ -121,14 +120,20 @@ class EventReconstructorNode(Node):
         unsharp = None if p["unsharp_amount"] < 0 else p["unsharp_amount"]
         kw = dict(cutoff_hz=p["cutoff_hz"], beta=p["beta"], c_pos=p["contrast_pos"], c_neg=p["contrast_neg"],
                   unsharp_amount=unsharp, reset_gap_s=p["reset_gap_s"])
+        self.recon = None
         try:
             self.recon = Reconstructor(p["method"], width, height, p["device"], p["checkpoint"] or None, **kw)
             self.active_method = p["method"]
         except Exception as exc:  # noqa: BLE001 - any load failure: say so once, keep running on hpf
             self.counts["method_failures"] += 1
             self.get_logger().error(f"cannot use method {p['method']!r}: {exc}; running on hpf instead")
-            self.recon = Reconstructor("hpf", width, height, **kw)
-            self.active_method = "hpf"
+            try:
+                self.recon = Reconstructor("hpf", width, height, **kw)
+                self.active_method = "hpf"
+            except (Exception, MemoryError) as exc2:  # noqa: BLE001 - e.g. no memory for this sensor size
+                self.errors.report("no_reconstructor", f"cannot reconstruct {width}x{height}: "
+                                   f"{type(exc2).__name__}: {exc2}; windows of this size are dropped")
+                return
         self.get_logger().info(f"reconstructing {width}x{height} with {self.active_method} on {self.recon.device}")
 
     def _on_param(self, name, value) -> None:
@@ -136,8 +141,7 @@ class EventReconstructorNode(Node):
             if name in REBUILD and self.size is not None:
                 self._build()
             if name in REWINDOW:
-                self._make_windower()
-                self._pending = []
+                self._configure_source()
             if name == "rate_hz":
                 self._set_rate_timer()
 
@@ -145,30 +149,30 @@ class EventReconstructorNode(Node):
     def _on_events(self, msg) -> None:
         arrival = time.monotonic()
         with self._lock:
-            pkt = packet_from_msg(msg)
-            d = self.stream.push(pkt)
-            self.counts["packets_in"] += 1
-            self.counts["lost_packets"] += d.lost_packets
-            if d.error:
-                self.counts["bad_packets"] += 1
-                self.errors.report("bad_packet", f"event packet dropped: {d.error}")
-                return
-            if pkt.frame_id:
-                self._frame_id = pkt.frame_id
-            size = (int(pkt.width), int(pkt.height))
-            if size != self.size:
-                self.size = size
-                self._build()
-                self._make_windower()
-            if not len(d.events):
-                return
-            self.counts["events_in"] += len(d.events)
-            self._last_event_wall = arrival
-            if self.params["rate_hz"] > 0:
-                self._pending.append(d.events)
-                return
-            for w in self.windower.feed(d.events, d.lost_packets):
-                self._publish(self.recon.process(w.events, w.t1), w.t1, arrival)
+            try:
+                res = self.source.push(packet_from_msg(msg))
+                self._report(res)
+                if res.error is None:
+                    self._last_event_wall = arrival
+                    if msg.header.frame_id:
+                        self._frame_id = msg.header.frame_id
+                for w in res.windows:
+                    self._reconstruct(w, arrival)
+            except Exception as exc:  # noqa: BLE001 - no input may end the node
+                self.counts["internal_errors"] += 1
+                self._report.crashed("event packet", exc)
+
+    def _reconstruct(self, w, arrival) -> None:
+        size = (w.width, w.height)
+        if size != self.size:
+            self.size = size
+            self._build()
+        if self.recon is None:
+            self.counts["dropped_no_reconstructor"] += 1
+            return
+        if w.resync:  # a new stream or a time jump: no state carries over
+            self.recon.reset()
+        self._publish(self.recon.process(w.window.events, w.window.t1), w.window.t1, w.t1_ns, arrival)
 
     def _on_frame(self, msg) -> None:
         from seal_ros.io.images import ImageError, image_msg_to_array
@@ -177,24 +181,27 @@ class EventReconstructorNode(Node):
             self.counts["frames_in"] += 1
             if self.recon is None:
                 return  # no sensor size yet
+            t = self.source.mapper.to_sensor(stamp_to_ns(msg.header.stamp))
+            if t is None:
+                return  # no clock offset yet: the frame cannot be placed among the events
             try:
                 img = image_msg_to_array(msg)
                 if img.ndim == 3:
                     img = (img[..., :3].astype("float32") @ [0.299, 0.587, 0.114]).round().clip(0, 255).astype("uint8")
-                self.recon.add_frame(stamp_to_ns(msg.header.stamp), img)
+                self.recon.add_frame(t, img)
             except (ImageError, ValueError) as exc:
                 self.counts["frames_rejected"] += 1
                 self.errors.report("bad_frame", f"frame rejected: {exc}")
 
     # -- output -------------------------------------------------------------------------------
-    def _publish(self, img, t_ns: int, arrival: float | None, window: bool = True) -> None:
+    def _publish(self, img, t_event: int, stamp_ns: int, arrival: float | None, window: bool = True) -> None:
         from seal_ros.io.images import array_to_image_fields
 
         msg = self._image_type(**array_to_image_fields(img))
-        msg.header.stamp = ns_to_stamp(int(t_ns))
+        msg.header.stamp = ns_to_stamp(int(stamp_ns))
         msg.header.frame_id = self.params["frame_id"] or self._frame_id
         self.pub.publish(msg)
-        self._last_published_t = int(t_ns)
+        self._last_t = (int(t_event), int(stamp_ns))
         self.counts["windows_out"] += int(window)
         self.counts["images_published"] += 1
         if arrival is not None:
@@ -205,45 +212,42 @@ class EventReconstructorNode(Node):
 
     def _rate_tick(self) -> None:
         with self._lock:
-            if not self._pending or self.recon is None:
-                return
-            ev = EventArray.concatenate(self._pending)
-            self._pending = []
-            t_end = int(ev.t.max()) + 1
-            self._publish(self.recon.process(ev, t_end), t_end, self._last_event_wall)
+            try:
+                for w in self.source.tick():
+                    self._reconstruct(w, self._last_event_wall)
+            except Exception as exc:  # noqa: BLE001
+                self.counts["internal_errors"] += 1
+                self._report.crashed("rate tick", exc)
 
     def _idle_tick(self) -> None:
         with self._lock:
             if (not self.params["publish_on_idle"] or self.recon is None or self._last_event_wall is None
-                    or self._last_published_t is None):
+                    or self._last_t is None):
                 return
             idle = time.monotonic() - self._last_event_wall
             if idle < self.params["idle_timeout_s"]:
                 return
             # event time advances with the wall clock while the camera is silent
-            t = self._last_published_t + int(0.25e9)
-            self._publish(self.recon.process(EventArray.empty(), t), t, None, window=False)
+            t, stamp = (v + int(0.25e9) for v in self._last_t)
+            self._publish(self.recon.process(EventArray.empty(), t), t, stamp, None, window=False)
 
     def _srv_reset(self, request, response):
         with self._lock:
             if self.recon is not None:
                 self.recon.reset()
-            self._make_windower()
-            self._pending = []
-        response.success, response.message = True, "reconstruction state reset"
+            self.source.reset()
+            self._last_t = None
+        response.success, response.message = True, "reconstruction and stream state reset"
         return response
 
     def _diag_values(self) -> dict:
         with self._lock:
-            s = self.stream.stats
-            v = dict(self.counts)
+            v = self.source.counters()
+            v.update(self.counts)
             v.update(method=self.params["method"], active_method=self.active_method,
                      device=getattr(self.recon, "device", "-"), resets=getattr(self.recon, "resets", 0),
-                     late_events=getattr(self.windower, "late_events", 0),
-                     dropped_overflow=getattr(self.windower, "dropped_overflow", 0),
                      latency_ms_mean=round(1000 * self._latency_sum / self._latency_n, 3) if self._latency_n else 0,
                      latency_ms_max=round(1000 * self._latency_max, 3),
-                     decode_errors=s.get("bad_packets", 0),
                      fault="" if self.recon is None or self.active_method == self.params["method"] else
                      f"method {self.params['method']} could not be loaded; running on {self.active_method}")
             return v

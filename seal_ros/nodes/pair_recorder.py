@@ -12,9 +12,10 @@ from seal_ros.nodes.common import (
     EVENTS_QOS, RESULT_QOS, SENSOR_QOS, Diagnostics, ErrorCounter, TopicWatch, event_packet_type, packet_from_msg,
     run_node, safe_service, stamp_to_ns, topic_timeout_param,
 )
+from seal_ros.nodes.ingest import IngestReporter, ingest_config, ingest_params
 from seal_ros.nodes.params import Param, ParamSet
 from seal_ros.recorder.session import RecorderConfig, RecorderError, session_name_problem
-from seal_ros.recorder.worker import RecorderWorker
+from seal_ros.recorder.worker import PROBLEM_COUNTERS as WORKER_PROBLEMS, RecorderWorker
 
 
 PARAMS = [
@@ -52,11 +53,15 @@ PARAMS = [
     Param("status_period_s", 1.0, "Period of ~/status.", range=(0.05, 60.0), read_only=True),
     Param("diagnostics_period_s", 1.0, "Period of the /diagnostics status.", range=(0.1, 60.0), read_only=True),
     topic_timeout_param("The events or image topic"),
+    *ingest_params(windows=False),
+    Param("max_queue_mb", 512.0, "Most received data (event payloads, image pixels) waiting for the writer; "
+          "beyond it messages are dropped (dropped_queue_full_packets/_images) (MB).", range=(1.0, 1e6),
+          read_only=True),
 ]
-# Status values whose rise is a diagnostics warning (lost, refused or discontinuous data).
-PROBLEM_KEYS = ("lost_packets", "decode_errors", "events_out_of_order", "events_out_of_range", "skip_late",
-                "skip_bad_image", "skip_bad_image_message", "skip_write_failed", "skip_disk_full",
-                "skip_recording_stopped")
+# Keys of _diag_values() whose rise is a diagnostics warning (lost, refused or discontinuous data).
+PROBLEM_COUNTERS = WORKER_PROBLEMS + (
+    "events_out_of_order", "events_out_of_range", "skip_late", "skip_bad_image", "skip_bad_image_message",
+    "skip_write_failed", "skip_disk_full", "skip_recording_stopped", "skip_queue_full")
 
 
 
@@ -71,7 +76,9 @@ class PairRecorderNode(Node):
         self._status_type = RecorderStatus
         self.params = ParamSet(self, PARAMS)
         self.errors = ErrorCounter(self.get_logger())
-        self.worker = RecorderWorker()
+        self.worker = RecorderWorker(int(self.params["max_queue_mb"] * 1e6))
+        self._report = IngestReporter(self, self.errors)
+        self._internal_errors = 0
         self._camera_info_saved = False
         image_topic = self.params["image_topic"]
         info_topic = self.params["camera_info_topic"] or (
@@ -87,7 +94,7 @@ class PairRecorderNode(Node):
         self._status_pub = self.create_publisher(RecorderStatus, "~/status", RESULT_QOS)
         self.create_timer(self.params["status_period_s"], self._publish_status)
         self.diagnostics = Diagnostics(self, "pair recording", self._diag_values, self.params["diagnostics_period_s"],
-                                       problem_keys=PROBLEM_KEYS, errors=self.errors, watch=w)
+                                       problem_keys=PROBLEM_COUNTERS, errors=self.errors, watch=w)
         self._reported_stop = None
         self._last_start_error = ""
         if self.params["record_on_start"]:
@@ -106,7 +113,8 @@ class PairRecorderNode(Node):
 
     def start_recording(self) -> tuple[bool, str]:
         try:
-            path = self.worker.start(self.params["output_dir"], self.params["session_name"], self.config())
+            path = self.worker.start(self.params["output_dir"], self.params["session_name"], self.config(),
+                                     ingest_config(self.params))
         except RecorderError as exc:
             self.errors.report("start_failed", f"cannot start recording: {exc}")
             self._last_start_error = str(exc)
@@ -136,8 +144,12 @@ class PairRecorderNode(Node):
 
     # -- input --------------------------------------------------------------------------
     def _on_events(self, msg) -> None:
-        if self.worker.recording:
-            self.worker.put_packet(packet_from_msg(msg))
+        try:
+            if self.worker.recording:
+                self.worker.put_packet(packet_from_msg(msg))
+        except Exception as exc:  # noqa: BLE001 - no input may end the node
+            self._internal_errors += 1
+            self._report.crashed("event packet", exc)
 
     def _on_image(self, msg) -> None:
         if not self.worker.recording:
@@ -146,11 +158,13 @@ class PairRecorderNode(Node):
 
         try:
             img = image_msg_to_array(msg)
+            stamp = stamp_to_ns(msg.header.stamp)
+            self.worker.put_image(stamp, img, self._exposure(stamp))
         except ImageError as exc:
             self.errors.report("bad_image", f"image dropped: {exc}")
-            return
-        stamp = stamp_to_ns(msg.header.stamp)
-        self.worker.put_image(stamp, img, self._exposure(stamp))
+        except Exception as exc:  # noqa: BLE001
+            self._internal_errors += 1
+            self._report.crashed("image", exc)
 
     def _exposure(self, stamp_ns: int):
         exp_ns = int(self.params["exposure_us"] * 1000)
@@ -173,13 +187,19 @@ class PairRecorderNode(Node):
         skips = dict(s.get("skips", {}))
         if self.errors.counts.get("bad_image"):
             skips["bad_image_message"] = self.errors.counts["bad_image"]
+        if self.worker.counts["dropped_queue_full_images"]:
+            skips["queue_full"] = self.worker.counts["dropped_queue_full_images"]
         return skips
 
     def _diag_values(self) -> dict:
         """Every counter of the worker and its session as a flat key (skips as ``skip_<reason>``)."""
         s = self.worker.status()
-        v = {k: val for k, val in s.items() if isinstance(val, (int, float, str)) and k != "skips"}
+        v = self.worker.counters()
+        v.update({k: val for k, val in s.items() if isinstance(val, (int, float, str)) and k != "skips"})
+        v["internal_errors"] = v.get("internal_errors", 0) + self._internal_errors
         v.update({f"skip_{k}": n for k, n in self._skips(s).items()})
+        for k in PROBLEM_COUNTERS:  # every problem counter a key, zero until it happens
+            v.setdefault(k, 0)
         v["images_received"] = int(s.get("images_received", 0)) + self.errors.counts.get("bad_image", 0)
         error = str(s.get("last_error", "") or self._last_start_error)
         v["fault"] = (f"recording stopped: {error}" if s.get("last_error") else f"cannot start recording: {error}") \
@@ -196,6 +216,8 @@ class PairRecorderNode(Node):
         msg.events_written = int(s.get("events_written", 0))
         msg.bytes_written = int(s.get("bytes_written", 0))
         skips = self._skips(s)
+        for note in self.worker.take_notes():
+            self.get_logger().warning(note)
         msg.skip_reasons = list(skips)
         msg.skip_counts = [int(v) for v in skips.values()]
         msg.lost_packets = int(s.get("lost_packets", 0))
@@ -208,9 +230,12 @@ class PairRecorderNode(Node):
         key = (s.get("path"), s.get("stop_reason"))
         if not msg.recording and s.get("stop_reason") and key != self._reported_stop:
             self._reported_stop = key
-            log = self.get_logger().error if s.get("last_error") else self.get_logger().info
-            log(f"recording stopped ({s['stop_reason']}): {msg.pairs_written} pairs in {msg.session_dir}"
-                + (f"; {s['last_error']}" if s.get("last_error") else ""))
+            text = f"recording stopped ({s['stop_reason']}): {msg.pairs_written} pairs in {msg.session_dir}"
+            # one call site per severity: rclpy refuses a call site whose severity changes
+            if s.get("last_error"):
+                self.get_logger().error(f"{text}; {s['last_error']}")
+            else:
+                self.get_logger().info(text)
 
     def destroy_node(self):
         self.worker.shutdown(timeout_s=1.0)  # what is not written by then stays valid (crash-safe format)

@@ -1,6 +1,6 @@
 """``seal_segmenter``: SEAL open-vocabulary instance segmentation of an event stream.
 
-Thin adapter: decoding/windowing (:mod:`seal_ros.segment.source`), prompts
+Thin adapter: packets to stamped windows (:mod:`seal_ros.events.source`), prompts
 (:mod:`~seal_ros.segment.prompts`, :mod:`~seal_ros.segment.clicks`) and
 inference (:mod:`~seal_ros.segment.runner`, :mod:`seal_ros.seal.predictor`)
 live in the core. See docs/segmenter.md for topics, parameters and the RViz2 workflow.
@@ -14,10 +14,12 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 from seal_ros.nodes import segmenter_msgs as msgs
+from seal_ros.events.source import PROBLEM_COUNTERS as INGEST_PROBLEMS, WINDOW_MODES, WindowSource
 from seal_ros.nodes.common import (
     EVENTS_QOS, RESULT_QOS, SENSOR_QOS, Diagnostics, ErrorCounter, TopicWatch, event_packet_type, image_qos,
     image_reliability_param, ns_to_stamp, packet_from_msg, safe_service, topic_timeout_param,
 )
+from seal_ros.nodes.ingest import IngestReporter, ingest_config, ingest_params
 from seal_ros.nodes.params import Param, ParamSet
 from seal_ros.seal.text import DEFAULT_TEMPLATES, PART_TEMPLATES
 from seal_ros.segment import vocabulary as V
@@ -26,11 +28,12 @@ from seal_ros.segment.clicks import ClickError, ClickPrompter, image_click_to_pi
 from seal_ros.segment.plane import ENCODINGS, PlaneGeometry
 from seal_ros.segment.prompts import PromptError, PromptStore, prompt_from_msg
 from seal_ros.segment.runner import SegmentRunner, WindowOutput
-from seal_ros.segment.source import STAMP_SOURCES, WINDOW_MODES, WindowSource
 
 # Reliable + transient local: RViz2's Map display (transient local by default) and
 # volatile subscribers both match, and a late RViz2 gets the current plane at once.
 PLANE_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+# Keys of _diag_values() that count lost, refused or discontinuous data.
+PROBLEM_COUNTERS = INGEST_PROBLEMS + ("dropped_windows", "internal_errors")
 
 
 def _device_ok(v):
@@ -44,8 +47,7 @@ PARAMS = [
     Param("window_mode", "duration", "How events are cut into windows.", choices=WINDOW_MODES),
     Param("window_duration_ms", 50.0, "Window length in duration mode (ms).", range=(1.0, 10000.0)),
     Param("window_events", 100000, "Events per window in count mode.", range=(100, 50_000_000)),
-    Param("stamp_source", "sensor", "Result stamps: 'sensor' keeps the camera's event clock (as event_reconstructor);"
-          " 'header' maps it to ROS time with the packets' header stamps.", choices=STAMP_SOURCES, read_only=True),
+    *ingest_params(),
     Param("vocabulary", ["person", "car", "bicycle", "motorcycle", "bus", "truck", "dog", "cat", "chair", "bottle"],
           "Instance class names (live: ros2 param set). Non-empty, unique ignoring case and spacing, at most "
           f"{V.MAX_CLASSES} names of at most {V.MAX_NAME_CHARS} characters.", validate=V.check_vocabulary),
@@ -88,8 +90,6 @@ PARAMS = [
     image_reliability_param("~/overlay and ~/event_image"),
     topic_timeout_param("The events topic"),
 ]
-# Counters whose rise is a diagnostics warning (lost, refused or discontinuous data).
-PROBLEM_KEYS = ("dropped_windows",)
 
 
 class SealSegmenterNode(Node):
@@ -106,7 +106,9 @@ class SealSegmenterNode(Node):
         self.params = p = ParamSet(self, PARAMS, self._on_param)
         self.errors = ErrorCounter(self.get_logger())
         self.source = WindowSource(p["window_mode"], int(p["window_duration_ms"] * 1e6), p["window_events"],
-                                   p["stamp_source"])
+                                   ingest_config(p), p["max_window_events"])
+        self._report = IngestReporter(self, self.errors)
+        self._internal_errors = 0
         self.store = PromptStore(track=p["track_prompts"])
         self.clicks = ClickPrompter(p["click_mode"], p["click_granularity"])
         self._sensor = None  # (w, h) once packets arrive
@@ -136,7 +138,7 @@ class SealSegmenterNode(Node):
         self.create_subscription(Point, "~/mouse_left", self._on_image_click, RESULT_QOS)
         self.create_subscription(Image, "~/image_in", self._on_image_in, SENSOR_QOS)
         self.create_service(Trigger, "~/clear_prompts", safe_service(self.errors, "~/clear_prompts")(self._srv_clear))
-        self.diagnostics = Diagnostics(self, "segmenter", self._diag_values, problem_keys=PROBLEM_KEYS,
+        self.diagnostics = Diagnostics(self, "segmenter", self._diag_values, problem_keys=PROBLEM_COUNTERS,
                                        errors=self.errors, watch=self.watch)
         self.runner.start()
 
@@ -171,8 +173,9 @@ class SealSegmenterNode(Node):
             self.runner.set_vocabulary("instance", V.clean_vocabulary(p["vocabulary"]), p["prompt_templates"])
         elif name in ("part_vocabulary", "part_prompt_templates"):
             self.runner.set_vocabulary("part", V.clean_vocabulary(p["part_vocabulary"]), p["part_prompt_templates"])
-        elif name in ("window_mode", "window_duration_ms", "window_events"):
-            self.source.configure(p["window_mode"], int(p["window_duration_ms"] * 1e6), p["window_events"])
+        elif name in ("window_mode", "window_duration_ms", "window_events", "max_window_events"):
+            self.source.configure(p["window_mode"], int(p["window_duration_ms"] * 1e6), p["window_events"],
+                                  p["max_window_events"])
         elif name == "click_mode":
             self.clicks.mode = value
         elif name == "click_granularity":
@@ -184,12 +187,16 @@ class SealSegmenterNode(Node):
 
     # -- input ---------------------------------------------------------------------------------
     def _on_events(self, msg) -> None:
-        windows, error = self.source.push(packet_from_msg(msg))
-        if error:
-            self.errors.report("bad_packet", error)
-        self._sensor = (int(msg.width), int(msg.height))
-        for w in windows:
-            self.runner.submit(w)
+        try:
+            res = self.source.push(packet_from_msg(msg))
+            self._report(res)
+            if res.error is None:
+                self._sensor = (int(msg.width), int(msg.height))
+            for w in res.windows:
+                self.runner.submit(w)
+        except Exception as exc:  # noqa: BLE001 - no input may end the node
+            self._internal_errors += 1
+            self._report.crashed("event packet", exc)
 
     def _on_prompts(self, msgs) -> None:
         try:
@@ -278,9 +285,11 @@ class SealSegmenterNode(Node):
 
     def _diag_values(self) -> dict:
         state = self.runner.state
-        fault = (self.runner.banner or f"model {state}") if state in ("missing", "failed") else ""
-        return dict(model=state, prompts=len(self.store),
-                    **self.runner.counts, fault=fault)
+        v = self.source.counters()
+        v.update(self.runner.counts)
+        v.update(model=state, prompts=len(self.store), internal_errors=self._internal_errors,
+                 fault=(self.runner.banner or f"model {state}") if state in ("missing", "failed") else "")
+        return v
 
     def destroy_node(self):
         self.runner.stop(timeout_s=1.0)

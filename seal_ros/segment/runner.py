@@ -24,7 +24,7 @@ import numpy as np
 
 from seal_ros.segment.overlay import Drawn, draw_overlay, fit_image, label_text
 from seal_ros.segment.prompts import Prompt, PromptStore
-from seal_ros.segment.source import StampedWindow
+from seal_ros.events.source import StampedWindow
 
 GRANULARITY_CODE = {"any": 0, "instance": 1, "part": 2}
 

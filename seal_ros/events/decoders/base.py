@@ -11,6 +11,12 @@ Allocation is bounded by the packet size, never by a value read from the
 data: kernels write into preallocated chunks sized from the number of words
 left in the packet and stop early when a chunk is full; the driver loop
 (:meth:`Decoder._run_chunks`) then continues with a new chunk.
+
+``max_events`` (None: no cap) bounds the events one packet may produce: a
+packet that could exceed it (words x most events per word > cap) is decoded in
+slices written straight into one output of the cap's size, and decoding stops
+once the cap is reached; the packet counts in ``capped_packets`` and its
+undecoded bytes in ``dropped_capped_bytes``.
 """
 from __future__ import annotations
 
@@ -35,6 +41,11 @@ COUNTER_NAMES = (
     "on", "off", "dropped_out_of_range", "dropped_invalid_time", "unknown_words",
     "triggers", "triggers_rising", "rollovers",
 )
+# Every key of Decoder.stats.
+STAT_NAMES = ("packets", "bytes", "events", *COUNTER_NAMES, "triggers_falling", "truncated_bytes",
+              "capped_packets", "dropped_capped_bytes")
+# Fewest words decoded per step under the event cap (bounds the overshoot, then cut).
+CAP_SLICE_MIN_WORDS = 4096
 
 
 @intrinsic
@@ -69,6 +80,9 @@ class Decoder:
         self._bytes = 0
         self._events = 0
         self._truncated = 0
+        self._capped = 0
+        self._capped_bytes = 0
+        self.max_events = None  # most events one packet may produce (None: no cap)
         self._sc = _alloc(4096, 64)
         self.reset()
 
@@ -112,9 +126,49 @@ class Decoder:
         if extra:
             self._truncated += extra
             buf = buf[: nbytes - extra]
-        events, triggers = self._decode_words(buf.view(self._word_dtype), time_base)
+        words = buf.view(self._word_dtype)
+        cap = self.max_events
+        if cap is not None and self.max_events_per_word == 1 and words.shape[0] > cap:
+            self._count_capped(words.shape[0] - cap)  # one event a word at most: decode the first ``cap``
+            words = words[:cap]
+        events, triggers = self._decode_words(words, time_base)
         self._events += events.t.shape[0]
         return events, triggers
+
+    def _count_capped(self, words_left: int) -> None:
+        self._capped += 1
+        self._capped_bytes += int(words_left) * self.word_bytes
+
+    def _over_cap(self, n_words: int) -> bool:
+        """True when a packet of ``n_words`` could produce more than ``max_events``."""
+        return self.max_events is not None and n_words * self.max_events_per_word > self.max_events
+
+    def _decode_capped(self, call, words):
+        """Decode until ``max_events`` events; ``call(words_prefix, start, outputs) -> (stop, ne, nt)``.
+
+        Slices of the packet are sized so that their events fit the room left (at least
+        ``CAP_SLICE_MIN_WORDS`` words, the overshoot then cut); each writes into the
+        free tail of one output of the cap's size, so memory stays at the cap whatever
+        the packet holds.
+        """
+        n, per, cap = words.shape[0], self.max_events_per_word, int(self.max_events)
+        room = min(cap, per * n) + per * CAP_SLICE_MIN_WORDS + 2 * per
+        x, y, p, t = np.empty(room, np.uint16), np.empty(room, np.uint16), np.empty(room, np.uint8), np.empty(room, np.int64)
+        trig = []
+        pos = stop = 0
+        while stop < n and pos < cap:
+            end = min(n, stop + max(-(-(cap - pos) // per), CAP_SLICE_MIN_WORDS))
+            tt, te, ti = np.empty(end - stop + 1, np.int64), np.empty(end - stop + 1, np.uint8), np.empty(end - stop + 1, np.uint8)
+            stop, ne, nt = call(words[:end], stop, (x[pos:], y[pos:], p[pos:], t[pos:], tt, te, ti))
+            pos += ne
+            if nt:
+                trig.append(TriggerArray(tt[:nt].copy(), te[:nt].copy(), ti[:nt].copy()))
+        if stop < n or pos > cap:
+            self._count_capped(n - stop)
+        pos = min(pos, cap)
+        for a in (x, y, p, t):
+            a.resize(pos, refcheck=False)  # shrinks in place
+        return EventArray._trusted(x, y, p, t), (TriggerArray.concatenate(trig) if trig else _EMPTY_TRIGGERS)
 
     @property
     def stats(self) -> dict:
@@ -122,6 +176,8 @@ class Decoder:
         out.update({k: int(v) for k, v in zip(COUNTER_NAMES, self._counts)})
         out["triggers_falling"] = out["triggers"] - out["triggers_rising"]
         out["truncated_bytes"] = self._truncated
+        out["capped_packets"] = self._capped
+        out["dropped_capped_bytes"] = self._capped_bytes
         return out
 
     # ---- helper for the word-stream kernels --------------------------------------
@@ -142,6 +198,10 @@ class Decoder:
         """
         n = words.shape[0]
         per = self.max_events_per_word
+        if self._over_cap(n):
+            def call(w, start, out):
+                return kernel(w, start, time_base, self.width, self.height, state, self._counts, *out)
+            return self._decode_capped(call, words)
         sc = self._sc
         if sc[0].shape[0] < n + 2 * per:
             sc = self._sc = _alloc(n + 2 * per, sc[4].shape[0])

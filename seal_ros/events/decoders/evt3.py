@@ -262,6 +262,12 @@ class Evt3Decoder(Decoder):
         words = buf.view(_U16)
         n = nbytes >> 1
         st = self._state
+        if self.max_events is not None and n * 12 > self.max_events:  # may exceed the event cap
+            def call(w, start, out):
+                return evt3_kernel(w, start, time_base, st, *out)
+            ev, tr = self._decode_capped(call, words)
+            self._events += ev.t.shape[0]
+            return ev, tr
         sc = self._sc
         cap = sc[0].shape[0]  # the scratch grows to what vector-dense packets needed
         if n < DIRECT_MIN_WORDS:

@@ -226,6 +226,9 @@ def test_classifier_rows_are_used_as_given(text_encoder):
         p.set_classifier(["a", "b", "c"], torch.randn(3, 8))
     with pytest.raises(ValueError):
         p.set_classifier(["a", "b"], torch.randn(2, 16), granularity="any")
+    with pytest.raises(ValueError, match="no text encoder"):
+        p.set_vocabulary(["a", "b"])
+    assert p.vocabulary() == ("a", "b", "c")
     # a vocabulary from the text encoder is normalised when it is encoded
     rows = text_encoder.encode(["car", "person"])
     assert torch.allclose(rows.norm(dim=-1), torch.ones(2), atol=1e-5)

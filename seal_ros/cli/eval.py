@@ -142,6 +142,7 @@ def run(args) -> int:
                           "(not the paper's protocol)" if args.events == "raw" else
                           "the authors' voxel_image PNGs")
     rep["paper"] = bench.paper
+    rep["images_without_instances"] = getattr(items, "without_instances", 0)  # left out, as the authors cannot
     write_json(rep, out / "report.json")
     plot_per_class(rep, out / "per_class.png")
     print(format_table(rep))

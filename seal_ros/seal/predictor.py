@@ -89,7 +89,7 @@ class SealPredictor:
         self.graph_error: Optional[str] = None  # why graphs were turned off, if they were
         self._graphs = {name: GraphCache(fn) for name, fn in (
             ("encode", self._encode_fn), ("neck", self._neck_fn), ("head", self._head_fn))}
-        self._vocabs: Dict[str, _Vocab] = {}
+        self._vocabs: Dict[Granularity, _Vocab] = {}
         self._version = 0
         self._vocab_lock = threading.Lock()
         self._run_lock = threading.RLock()
@@ -136,6 +136,8 @@ class SealPredictor:
         """Encodes ``names`` with the text encoder (CLIP prompt ensembling, rows
         L2-normalised there) off the lock and swaps the vocabulary atomically."""
         names = self._check_names(names, granularity)
+        if self.text_encoder is None:
+            raise ValueError("this predictor has no text encoder: give classifier rows (set_classifier)")
         rows = self.text_encoder.encode(list(names), templates)
         self.set_classifier(names, rows, granularity)
 

@@ -198,7 +198,7 @@ def test_cli_end_to_end_on_the_authors_layout(seal_root, tmp_path, capsys):
         assert cv2.imread(str(tmp_path / prompt / "per_class.png")) is not None
     assert reports["point"]["point_sample"] == "furthest" and reports["random"]["point_sample"] == "random"
     out = capsys.readouterr().out
-    assert "traffic sign" in out and "seal_ros additions" in out
+    assert "traffic sign" in out and "seal_ros additions" in out and "the paper reports: box AP 28.8" in out
 
 
 def test_cli_refuses_with_one_line(seal_root, tmp_path, capsys):

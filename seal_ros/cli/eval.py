@@ -146,6 +146,8 @@ def run(args) -> int:
     write_json(rep, out / "report.json")
     plot_per_class(rep, out / "per_class.png")
     print(format_table(rep))
+    if bench.paper:
+        print("the paper reports: " + ", ".join(f"{k} {v}" for k, v in bench.paper.items()))
     a = rep["authors"]
     print(json.dumps({"benchmark": bench.name, "prompt": args.prompt, "AP": a["all_AP"], "AP50": a["all_AP50"],
                       "AP25": a["all_AP25"], "scored": rep["scored"], "report": str(out / "report.json")}))

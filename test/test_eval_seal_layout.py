@@ -69,7 +69,9 @@ def _write_dataset(root):
         cv2.imwrite(str(base / "rgb_image" / f"{name}.png"), np.zeros((H, W, 3), np.uint8))
         cv2.imwrite(str(base / "recons_image" / f"{name}.png"), np.zeros((H, W), np.uint8))
         cv2.imwrite(str(base / "semantic_gt" / f"{name}.png"), sem)
-        torch.save(torch.from_numpy(stack), base / "instance_gt" / f"{name}.pt")
+        # a tensor (K, H, W), or (one image) a list of NumPy arrays as an older torch.save wrote them
+        torch.save(list(stack.astype(np.int16)) if name == "000002" else torch.from_numpy(stack),
+                   base / "instance_gt" / f"{name}.pt")
         rel = f"dataset/data/DSEC/test/{seq}"
         lines.append(f"{rel}/rgb_image/{name}.png {rel}/voxel_image/{name}.png {rel}/semantic_gt/{name}.png")
     (root / "dataset" / "metadata").mkdir(parents=True)

@@ -141,15 +141,27 @@ def read_semantic(path) -> np.ndarray:
         return np.array(im)
 
 
+# A file written with torch.save of NumPy arrays (the authors' torch predates weights_only by
+# default) needs these to be rebuilt; they construct arrays and nothing else. NumPy 1.x
+# pickles name the reconstructor numpy.core.multiarray, NumPy 2 numpy._core.multiarray.
+_RECONSTRUCT = np._core.multiarray._reconstruct
+_NUMPY_ARRAY_GLOBALS = [np.ndarray, np.dtype, _RECONSTRUCT, (_RECONSTRUCT, "numpy.core.multiarray._reconstruct")] + \
+    [type(np.dtype(t)) for t in (bool, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+                                 np.uint64, np.float16, np.float32, np.float64)]
+
+
 def read_instance_masks(path) -> np.ndarray:
-    """``instance_gt/<name>.pt`` -> bool (K, H, W): ``mask != -1`` for each stored mask."""
+    """``instance_gt/<name>.pt`` -> bool (K, H, W): ``mask != -1`` for each stored mask
+    (a tensor, a NumPy array or a list of either; loaded with ``weights_only=True``)."""
     import torch
 
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals(_NUMPY_ARRAY_GLOBALS):
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - re-raised with the file name
         raise ValueError(f"{path}: unreadable instance file ({exc})") from exc
-    if isinstance(obj, torch.Tensor):
+    if isinstance(obj, (torch.Tensor, np.ndarray)):
+        obj = torch.as_tensor(obj)
         obj = obj[None] if obj.ndim == 2 else obj
         items = list(obj)
     elif isinstance(obj, (list, tuple)):

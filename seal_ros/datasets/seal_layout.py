@@ -13,8 +13,8 @@ The dataset repository (Hugging Face ``onandon/SEAL``; the authors'
                                    precomputed by the authors (the code is not released)
         recons_image/<name>.png    a reconstruction (unused by the evaluation)
         semantic_gt/<name>.png     class id per pixel (the line's third path)
-        instance_gt/<name>.pt      ground-truth instances: a tensor (K, H, W) (or a list
-                                   of (H, W) tensors), -1 outside the instance
+        instance_gt/<name>.pt      ground-truth instances: a tensor or array (K, H, W) (or a list
+                                   of (H, W) ones), -1 outside the instance
         mhsg/<name>.pt             training guidance, next to the training images
       data/ddd17/dir*/...          the same folders
 

@@ -44,7 +44,7 @@ class InstanceResult:
     mask: np.ndarray  # bool (H, W), sensor size
     class_index: int  # into ``vocabulary``; -1 when unclassified (empty mask / no vocabulary)
     class_name: str
-    class_score: float  # class probability (softmax of 100 x cosine)
+    class_score: float  # class probability (softmax of 100 x normalised embedding . classifier row)
     mask_score: float  # SAM's IoU prediction
     score: float  # mask_score * class_score
     granularity: Granularity  # INSTANCE or PART: the vocabulary that won

@@ -24,7 +24,7 @@ import torch  # noqa: E402
 from seal_ros.seal.accel import optimize_model  # noqa: E402
 from seal_ros.seal.build import build_seal  # noqa: E402
 from seal_ros.seal.modeling.attention import use_fused_attention  # noqa: E402
-from seal_ros.seal.predictor import PromptSpec, SealPredictor  # noqa: E402
+from seal_ros.seal.predictor import Prompt, SealPredictor  # noqa: E402
 
 WINDOW_TARGET_MS = 8.0
 PROMPT_TARGET_MS = 2.0
@@ -158,8 +158,8 @@ def main(argv=None):
     boxes = []
     for i in range(args.prompts):
         x0, y0 = rng.uniform(0, args.width * 0.6), rng.uniform(0, args.height * 0.6)
-        boxes.append(PromptSpec(i, box=(x0, y0, x0 + args.width * 0.3, y0 + args.height * 0.3)))
-    moved = [PromptSpec(p.id, box=(p.box[0] + 3, p.box[1] + 2, p.box[2] + 3, p.box[3] + 2)) for p in boxes]
+        boxes.append(Prompt(i, box=(x0, y0, x0 + args.width * 0.3, y0 + args.height * 0.3)))
+    moved = [Prompt(p.id, box=(p.box[0] + 3, p.box[1] + 2, p.box[2] + 3, p.box[3] + 2)) for p in boxes]
     vocab = [f"class {i}" for i in range(args.vocab)]
 
     # (name, dtype, fused attention, torch.compile, CUDA graphs, weights cast to dtype)

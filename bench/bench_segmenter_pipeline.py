@@ -65,7 +65,7 @@ def main(argv=None) -> int:
     from seal_ros.io.bags import BagReader
     from seal_ros.io.images import array_to_image_fields
     from seal_ros.seal.build import build_seal
-    from seal_ros.seal.predictor import PromptSpec, SealPredictor
+    from seal_ros.seal.predictor import Prompt, SealPredictor
     from seal_ros.seal.text import build_clip_text_encoder, build_tiny_text_encoder
     from seal_ros.segment.overlay import Drawn, draw_overlay, label_text
     from seal_ros.segment.plane import grid_data
@@ -98,7 +98,7 @@ def main(argv=None) -> int:
     specs = []
     for i in range(a.prompts):
         x0, y0 = rng.integers(0, 500), rng.integers(0, 360)
-        specs.append(PromptSpec(i, box=(float(x0), float(y0), float(x0 + 80 + rng.integers(60)),
+        specs.append(Prompt(i, box=(float(x0), float(y0), float(x0 + 80 + rng.integers(60)),
                                         float(y0 + 80 + rng.integers(60)))))
 
     def sync():

@@ -19,7 +19,7 @@ import torch  # noqa: E402
 
 from seal_ros.seal.accel import optimize_model  # noqa: E402
 from seal_ros.seal.build import build_seal  # noqa: E402
-from seal_ros.seal.predictor import PromptSpec, SealPredictor  # noqa: E402
+from seal_ros.seal.predictor import Prompt, SealPredictor  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_seal import RandomText  # noqa: E402
@@ -34,7 +34,7 @@ def main() -> int:
     ok = True
     rng = np.random.default_rng(0)
     img = (rng.random((480, 640, 3)) * 255).astype(np.uint8)
-    prompts = [PromptSpec(i, box=(20 + 30 * i, 40 + 10 * i, 300 + 20 * i, 400)) for i in range(7)]
+    prompts = [Prompt(i, box=(20 + 30 * i, 40 + 10 * i, 300 + 20 * i, 400)) for i in range(7)]
     torch.manual_seed(0)
     model = optimize_model(build_seal("vit_b"), fused_attention=True)
     res = {}

@@ -130,7 +130,7 @@ def test_masked_cross_attention_only_sees_inside_the_mask():
     fuse = MaskedCrossAttention(32, 2, 64).eval()
     mask = torch.zeros(1, 64, 64, dtype=torch.bool)
     mask[0, 5:20, 5:20] = True
-    allowed = mask_to_grid(mask, 8)
+    allowed = mask_to_grid(mask, 8).flatten(1)
     assert allowed.view(8, 8)[0:3, 0:3].all() and allowed.sum() == 9
     q, feats = torch.randn(1, 32), torch.randn(1, 64, 32)
     changed_out, changed_in = feats.clone(), feats.clone()

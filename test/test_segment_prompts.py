@@ -4,6 +4,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from seal_ros.seal.prompt import Granularity
 from seal_ros.segment.prompts import Prompt, PromptError, PromptStore, prompt_from_msg
 
 
@@ -47,7 +48,6 @@ def test_limit_refuses_whole_batch():
 @pytest.mark.parametrize("prompt, needle", [
     (Prompt(id=1), "neither"),
     (Prompt(id=1, box=(5, 0, 1, 1)), "inverted"),
-    (Prompt(id=1, box=(5, 0, 5, 1)), "empty"),
     (Prompt(id=1, box=(0, 0, float("nan"), 1)), "finite"),
     (Prompt(id=1, points=np.zeros((2, 2)), point_labels=np.ones(3)), "labels"),
     (Prompt(id=1, points=np.zeros((1, 2)), point_labels=np.array([2])), "must be 0"),
@@ -57,6 +57,22 @@ def test_limit_refuses_whole_batch():
 def test_bad_prompts_are_refused(prompt, needle):
     with pytest.raises(PromptError, match=needle):
         PromptStore().put([prompt])
+
+
+def test_zero_width_box_is_a_prompt():
+    # the authors' box of a one-pixel-wide instance has x0 == x1; SAM embeds its two corners
+    p = Prompt(id=1, box=(5, 0, 5, 9), granularity="part").validated()
+    assert p.box == (5.0, 0.0, 5.0, 9.0) and p.granularity is Granularity.PART
+    assert p.clipped(640, 480).box == (5.0, 0.0, 5.0, 9.0)
+    assert box(2, (640, 10, 650, 20)).validated().clipped(640, 480) is None  # right of the last column
+    assert box(3, (-9, 10, 0, 20)).validated().clipped(640, 480) is None  # left of the first
+
+
+def test_granularity_codes_are_the_message_constants():
+    assert [g.code for g in Granularity] == [0, 1, 2]
+    assert [Granularity.from_code(c) for c in (0, 1, 2)] == ["any", "instance", "part"]
+    with pytest.raises(PromptError, match="granularity"):
+        Granularity.from_code(3)
 
 
 def test_points_default_to_foreground():

@@ -66,7 +66,7 @@ class Ddd17Seg:
 
 
 def open_eval_dataset(benchmark, path, split: str = "test", window_ms: float = 50.0):
-    if benchmark.dataset == "ddd17":
+    if benchmark.raw_dataset == "ddd17":
         return Ddd17Seg(path, benchmark, split)
     from seal_ros.datasets.dsec import DsecSemantic
 

@@ -1,60 +1,85 @@
-"""Benchmark definitions: class lists (in label-id order) and which classes form instances.
+"""The paper's benchmarks, as the authors define them.
 
-Label PNGs store the class index (0..N-1) per pixel; ``ignore_index`` (255)
-marks unlabelled pixels. Ground-truth instances are the connected components
-of each instance class's region (see :mod:`seal_ros.evaluation.instances`).
+Class lists (index = label id in the semantic maps), instance classes and the
+evaluation list / ground-truth folder / classifier file of each benchmark are
+the authors' (0nandon/SEAL ``event_encoder/data_utils/data_class.py``
+``*_CLASS`` / ``*_INSTANCE_ID``, ``configs/eval/*/seal.yaml``). A prediction's
+class is an index into the instance classes (the classifier rows the model
+sees, ``classifier[INSTANCE_ID]``); ``instance_ids[index]`` is its label id
+(the authors' ``PRED_TO_ID``).
+
+``raw_dataset``/``label_dir`` name seal_ros's own readers of the raw public
+datasets (:mod:`seal_ros.datasets.dsec`, :mod:`seal_ros.datasets.ddd17`),
+an addition: event images computed from the raw events, instances as connected
+components of the semantic labels.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+__all__ = ["Benchmark", "BENCHMARKS", "get_benchmark", "DDD17_CLASSES", "DSEC11_CLASSES",
+           "DSEC19_CLASSES", "DSEC_PART_CLASSES"]
 
 
 @dataclass(frozen=True)
 class Benchmark:
-    name: str
+    name: str  # seal_ros / CLI name
+    title: str  # the authors' dataset name
     classes: tuple[str, ...]
-    instance_classes: tuple[str, ...]
-    ignore_index: int = 255
-    dataset: str = ""  # which reader: "dsec" or "ddd17"
-    label_dir: str = ""  # DSEC-Semantic: "11classes" or "19classes"
+    instance_ids: tuple[int, ...]
+    eval_list: str  # dataset/metadata/<eval_list>
+    gt_dir: str  # folder of the ground-truth instance files next to rgb_image/
+    classifier: str  # models/manifest.yaml entry of the authors' classifier file
+    raw_dataset: str = ""  # seal_ros's raw-event reader: "dsec" | "ddd17" | "" (none)
+    label_dir: str = ""  # raw DSEC-Semantic label folder
+    released: bool = True  # the authors' data and loader for it are published
+    paper: dict = field(default_factory=dict)  # numbers the paper reports (%)
 
     @property
-    def instance_ids(self) -> tuple[int, ...]:
-        return tuple(self.classes.index(c) for c in self.instance_classes)
+    def instance_classes(self) -> tuple[str, ...]:
+        return tuple(self.classes[i] for i in self.instance_ids)
 
     @property
     def num_classes(self) -> int:
         return len(self.classes)
 
 
-DDD17_CLASSES = ("flat", "background", "object", "vegetation", "human", "vehicle")
+DDD17_CLASSES = ("flat", "construction+sky", "object", "nature", "human", "vehicle")
 DSEC11_CLASSES = (
     "background", "building", "fence", "person", "pole", "road", "sidewalk",
     "vegetation", "car", "wall", "traffic sign",
 )
-CITYSCAPES19_CLASSES = (
+DSEC19_CLASSES = (
     "road", "sidewalk", "building", "wall", "fence", "pole", "traffic light", "traffic sign",
     "vegetation", "terrain", "sky", "person", "rider", "car", "truck", "bus", "train",
     "motorcycle", "bicycle",
 )
+DSEC_PART_CLASSES = (
+    "vehicle", "vehicle: wheel", "vehicle: window", "vehicle: light", "vehicle: side mirror",
+    "vehicle: license plate", "vehicle: door", "building", "building: window", "building: roof",
+    "building: door", "building: terrace",
+)
 
 BENCHMARKS: dict[str, Benchmark] = {
-    "ddd17": Benchmark(
-        "ddd17", DDD17_CLASSES, tuple(c for c in DDD17_CLASSES if c != "flat"), dataset="ddd17"),
-    "dsec11": Benchmark(
-        "dsec11", DSEC11_CLASSES,
-        ("building", "fence", "person", "pole", "vegetation", "car", "traffic sign"),
-        dataset="dsec", label_dir="11classes"),
-    "dsec19": Benchmark(
-        "dsec19", CITYSCAPES19_CLASSES,
-        tuple(c for c in CITYSCAPES19_CLASSES
-              if c not in ("road", "sidewalk", "wall", "terrain", "sky")),
-        dataset="dsec", label_dir="19classes"),
+    "ddd17": Benchmark("ddd17", "DDD17", DDD17_CLASSES, (1, 2, 3, 4, 5), "ddd17_eval.txt", "instance_gt",
+                       "seal_classifier_ddd17", raw_dataset="ddd17", paper={"box AP": 38.2}),
+    "dsec11": Benchmark("dsec11", "DSEC11", DSEC11_CLASSES, (1, 2, 3, 4, 7, 8, 10), "dsec11_eval.txt",
+                        "instance_gt", "seal_classifier_dsec11", raw_dataset="dsec", label_dir="11classes",
+                        paper={"box AP": 28.8}),
+    "dsec19": Benchmark("dsec19", "DSEC19", DSEC19_CLASSES, (2, 4, 5, 6, 7, 8, 11, 12, 13, 14, 15, 16, 17, 18),
+                        "dsec19_eval.txt", "instance_gt", "seal_classifier_dsec19", raw_dataset="dsec",
+                        label_dir="19classes", paper={"box AP": 14.8}),
+    # The authors' config names DSEC-PART_val_list.txt and part_mask_gt; its data and
+    # its loader (baseline_part_loader / seal_part_loader) are not released yet.
+    "dsec_part": Benchmark("dsec_part", "DSEC-PART", DSEC_PART_CLASSES, (1, 2, 3, 4, 5, 8, 9, 10, 11),
+                           "DSEC-PART_val_list.txt", "part_mask_gt", "seal_classifier_dsec_part",
+                           released=False, paper={"box AP": 18.3, "point AP": 13.6}),
 }
 
 
 def get_benchmark(name: str) -> Benchmark:
-    key = name.lower().replace("-", "").replace("_", "")
+    key = name.lower().replace("-", "_")
+    key = {"dsecpart": "dsec_part"}.get(key, key)
     if key not in BENCHMARKS:
-        raise KeyError(f"unknown benchmark {name!r}; known: {', '.join(sorted(BENCHMARKS))}")
+        raise KeyError(f"unknown benchmark {name!r}; known: {', '.join(BENCHMARKS)}")
     return BENCHMARKS[key]

@@ -6,7 +6,8 @@ import numpy as np
 from seal_ros.io.images import array_to_image_fields
 from seal_ros.segment.overlay import colour
 from seal_ros.segment.plane import PlaneGeometry, grid_data
-from seal_ros.segment.runner import GRANULARITY_CODE, WindowOutput
+from seal_ros.seal.prompt import Granularity
+from seal_ros.segment.runner import WindowOutput
 
 
 def image_msg(img: np.ndarray, stamp, frame_id: str):
@@ -29,7 +30,7 @@ def instances_msg(out: WindowOutput, stamp, start_stamp):
         arr.instances.append(InstanceMask(
             id=i, prompt_id=int(r.prompt_id), class_index=int(ci), class_name=out.vocabulary[ci] if ci >= 0 else "",
             class_score=float(r.class_score), mask_score=float(r.mask_score), score=float(r.score),
-            granularity=GRANULARITY_CODE.get(r.granularity, 0), bbox=[float(v) for v in r.bbox],
+            granularity=Granularity.parse(r.granularity).code, bbox=[float(v) for v in r.bbox],
             mask=image_msg(r.mask.astype(np.uint8) * 255, stamp, w.frame_id)))
     return arr
 

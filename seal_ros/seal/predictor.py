@@ -5,9 +5,12 @@ by ``key``); the fusion neck once per (window, vocabulary); :meth:`predict`
 runs only SAM's prompt encoder + mask decoder (all prompts of the window in one
 call when they have the same shape) and SEAL's classification head.
 
-Classification: softmax(100 * cosine) against the current vocabulary's text
-embeddings; among SAM's three multimask outputs, empty masks are dropped and
-the one with the highest SAM-IoU x class probability is kept.
+Classification, as the authors' ``SEAL.predict``: softmax(100 x normalised mask
+embedding . classifier row) against the vocabulary's rows *as given* (a CLIP
+vocabulary is L2-normalised when it is encoded; a classifier file is used
+unchanged); among SAM's three multimask outputs, empty masks are dropped and
+the one with the highest SAM-IoU x class probability is kept. The RoI feature
+of each mask follows the authors' rule (:mod:`seal_ros.seal.modeling.spatial`).
 """
 from __future__ import annotations
 
@@ -21,24 +24,18 @@ import torch
 from .cuda_graph import GraphCache
 from .modeling.seal import Seal, choose_candidates
 from .preprocess import ResizeTransform, event_image_tensor, normalize_event_tensor
+from .prompt import VOCABULARY_GRANULARITIES, Granularity, Prompt, PromptError
 from .weights import MissingWeights, resolve_weights
 
-__all__ = ["SealPredictor", "PromptSpec", "InstanceResult", "MissingWeights", "GRANULARITIES",
-           "choose_candidates"]
+__all__ = ["SealPredictor", "InstanceResult", "MissingWeights", "choose_candidates", "FRAMES",
+           "Prompt", "PromptError", "Granularity"]
 
-GRANULARITIES = ("instance", "part")
-PROMPT_GRANULARITIES = GRANULARITIES + ("any",)
+FRAMES = ("sensor", "model")  # coordinates of the prompts handed to predict()
 
-
-@dataclass
-class PromptSpec:
-    """One prompt in sensor pixels: a box (x0, y0, x1, y1) and/or points (N, 2)
-    with labels (N,) (1 foreground, 0 background)."""
-    id: int
-    box: Optional[Tuple[float, float, float, float]] = None
-    points: Optional[np.ndarray] = None
-    point_labels: Optional[np.ndarray] = None
-    granularity: str = "instance"
+# The per-prompt numbers of one decoder call, by name and width: packed into one tensor on
+# the device (one device->host copy) and unpacked by these names on the host.
+_SMALL_FIELDS = (("boxes", 4), ("choice", 1), ("iou", 3), ("class_prob", 3), ("class_index", 3),
+                 ("nonempty", 3))
 
 
 @dataclass
@@ -47,18 +44,21 @@ class InstanceResult:
     mask: np.ndarray  # bool (H, W), sensor size
     class_index: int  # into ``vocabulary``; -1 when unclassified (empty mask / no vocabulary)
     class_name: str
-    class_score: float  # class probability
+    class_score: float  # class probability (softmax of 100 x normalised embedding . classifier row)
     mask_score: float  # SAM's IoU prediction
     score: float  # mask_score * class_score
-    granularity: str  # "instance" | "part" (the vocabulary that won)
+    granularity: Granularity  # INSTANCE or PART: the vocabulary that won
     bbox: Tuple[float, float, float, float]  # x0, y0, x1, y1 of the mask (x1, y1 exclusive)
     vocabulary: Tuple[str, ...] = field(default_factory=tuple)
+    num_kept: int = 0  # SAM candidates with a non-empty mask (0: the authors' code skips the prompt)
+    candidate: int = 0  # which of SAM's three multimask outputs was kept
+    model_mask: Optional[np.ndarray] = None  # bool (S, S) at the model input size, when asked for
 
 
 @dataclass(frozen=True)
 class _Vocab:
     names: Tuple[str, ...]
-    text: torch.Tensor  # (C, D) on the model device, L2-normalised
+    rows: torch.Tensor  # (C, D) classifier rows on the model device, used as given
     version: int
 
 
@@ -89,7 +89,7 @@ class SealPredictor:
         self.graph_error: Optional[str] = None  # why graphs were turned off, if they were
         self._graphs = {name: GraphCache(fn) for name, fn in (
             ("encode", self._encode_fn), ("neck", self._neck_fn), ("head", self._head_fn))}
-        self._vocabs: Dict[str, _Vocab] = {}
+        self._vocabs: Dict[Granularity, _Vocab] = {}
         self._version = 0
         self._vocab_lock = threading.Lock()
         self._run_lock = threading.RLock()
@@ -131,32 +131,57 @@ class SealPredictor:
         return cls(model, text_encoder, device=device, dtype=dtype, cast_weights=cast_weights)
 
     # -- vocabulary ------------------------------------------------------------
-    def set_vocabulary(self, names: Sequence[str], granularity: str = "instance",
+    def set_vocabulary(self, names: Sequence[str], granularity="instance",
                        templates: Optional[Sequence[str]] = None) -> None:
-        """Encodes ``names`` (off the lock) and swaps the vocabulary atomically."""
-        if granularity not in GRANULARITIES:
-            raise ValueError(f"granularity must be one of {GRANULARITIES}, got {granularity!r}")
+        """Encodes ``names`` with the text encoder (CLIP prompt ensembling, rows
+        L2-normalised there) off the lock and swaps the vocabulary atomically."""
+        names = self._check_names(names, granularity)
+        if self.text_encoder is None:
+            raise ValueError("this predictor has no text encoder: give classifier rows (set_classifier)")
+        rows = self.text_encoder.encode(list(names), templates)
+        self.set_classifier(names, rows, granularity)
+
+    def set_classifier(self, names: Sequence[str], rows, granularity="instance") -> None:
+        """Uses the (C, D) classifier ``rows`` *as given* for ``names`` (the authors'
+        precomputed ``classifier/*.pt`` rows are not re-normalised)."""
+        gran = self._check_gran(granularity)
+        names = self._check_names(names, gran)
+        rows = torch.as_tensor(rows).detach().to(self.device, torch.float32)
+        dim = self.model.out_proj.out_features
+        if rows.ndim != 2 or rows.shape != (len(names), dim) or not bool(torch.isfinite(rows).all()):
+            raise ValueError(f"classifier must be finite ({len(names)}, {dim}) for {len(names)} names, "
+                             f"got {tuple(rows.shape)}")
+        with self._vocab_lock:
+            self._version += 1
+            self._vocabs[gran] = _Vocab(names, rows, self._version)
+
+    @staticmethod
+    def _check_gran(granularity) -> Granularity:
+        gran = Granularity.parse(granularity)
+        if gran not in VOCABULARY_GRANULARITIES:
+            raise ValueError(f"a vocabulary is instance or part, got {granularity!r}")
+        return gran
+
+    def _check_names(self, names, granularity) -> Tuple[str, ...]:
+        self._check_gran(granularity)
         names = tuple(str(n) for n in names)
         if not names:
             raise ValueError("vocabulary is empty")
         if len(set(names)) != len(names):
             raise ValueError("vocabulary has duplicate names")
-        text = self.text_encoder.encode(list(names), templates).to(self.device, torch.float32)
-        with self._vocab_lock:
-            self._version += 1
-            self._vocabs[granularity] = _Vocab(names, text, self._version)
+        return names
 
-    def vocabulary(self, granularity: str = "instance") -> Tuple[str, ...]:
-        v = self._vocabs.get(granularity)
+    def vocabulary(self, granularity="instance") -> Tuple[str, ...]:
+        v = self._vocabs.get(Granularity.parse(granularity))
         return v.names if v is not None else ()
 
-    def _vocab_for(self, granularity: str, vocabs: Dict[str, _Vocab]) -> Optional[_Vocab]:
-        if granularity != "any":
-            return vocabs.get(granularity)
-        parts = [vocabs[g] for g in GRANULARITIES if g in vocabs]
+    def _vocab_for(self, gran: Granularity, vocabs: Dict[Granularity, _Vocab]) -> Optional[_Vocab]:
+        if gran != Granularity.ANY:
+            return vocabs.get(gran)
+        parts = [vocabs[g] for g in VOCABULARY_GRANULARITIES if g in vocabs]
         if len(parts) <= 1:
             return parts[0] if parts else None
-        return _Vocab(sum((p.names for p in parts), ()), torch.cat([p.text for p in parts]),
+        return _Vocab(sum((p.names for p in parts), ()), torch.cat([p.rows for p in parts]),
                       -sum(p.version << (20 * i) for i, p in enumerate(parts)))
 
     # -- stages (plain functions of tensors; graph-captured on CUDA) ----------
@@ -176,10 +201,8 @@ class SealPredictor:
     def _head_fn(self, emb, fused, text, boxes, points, labels, out_h, out_w):
         out = self.model.segment_and_classify(emb, fused, text, boxes=boxes, points=points,
                                               labels=labels, out_size=(out_h, out_w))
-        # every small per-prompt number in one tensor: one device->host copy
-        out["summary"] = torch.cat([out["boxes"], out["choice"][:, None].float(), out["iou"],
-                                    out["class_prob"].float(), out["class_index"].float(),
-                                    out["nonempty"].float()], dim=1)
+        n = out["masks"].shape[0]
+        out["small"] = torch.cat([out[k].reshape(n, w).float() for k, w in _SMALL_FIELDS], dim=1)
         return out
 
     def _run(self, stage: str, **inputs):
@@ -225,37 +248,26 @@ class SealPredictor:
         if vocab.version not in cache:
             if len(cache) > 4:
                 cache.clear()
-            fused = self._run("neck", vit=self._image["vit"], text=vocab.text)
+            fused = self._run("neck", vit=self._image["vit"], text=vocab.rows)
             cache[vocab.version] = fused.clone() if self.cuda_graphs else fused
         return cache[vocab.version]
 
     # -- prompts -----------------------------------------------------------------
-    @staticmethod
-    def _check(p: PromptSpec) -> None:
-        if p.granularity not in PROMPT_GRANULARITIES:
-            raise ValueError(f"prompt {p.id}: granularity must be one of {PROMPT_GRANULARITIES}")
-        if p.box is None and (p.points is None or len(p.points) == 0):
-            raise ValueError(f"prompt {p.id}: needs a box or at least one point")
-        if p.box is not None:
-            b = np.asarray(p.box, dtype=np.float64)
-            if b.shape != (4,) or not np.all(np.isfinite(b)) or b[2] <= b[0] or b[3] <= b[1]:
-                raise ValueError(f"prompt {p.id}: box must be finite (x0, y0, x1, y1) with x1 > x0, y1 > y0")
-        if p.points is not None and len(p.points):
-            pts = np.asarray(p.points, dtype=np.float64)
-            if pts.ndim != 2 or pts.shape[1] != 2 or not np.all(np.isfinite(pts)):
-                raise ValueError(f"prompt {p.id}: points must be a finite (N, 2) array")
-            if p.point_labels is not None and len(p.point_labels) != len(pts):
-                raise ValueError(f"prompt {p.id}: {len(pts)} points but {len(p.point_labels)} labels")
-
     @torch.no_grad()
-    def predict(self, prompts: Sequence[PromptSpec]) -> List[InstanceResult]:
+    def predict(self, prompts: Sequence[Prompt], frame: str = "sensor",
+                model_masks: bool = False) -> List[InstanceResult]:
         """One :class:`InstanceResult` per prompt, in order (needs :meth:`set_image`).
 
-        Prompts of the same granularity and shape (box or not, number of points)
-        go through one decoder call; a window's usual prompt set is one call."""
-        prompts = list(prompts)
-        for p in prompts:
-            self._check(p)
+        ``frame``: the prompts' coordinates, ``"sensor"`` (event-image pixels) or
+        ``"model"`` (the square model input, e.g. the evaluation's 512 x 512 frame,
+        used unchanged). ``model_masks``: also return each kept mask at the model size
+        (``InstanceResult.model_mask``, the mask the head classified). Prompts of the
+        same granularity and shape (box or not, number of points) go through one
+        decoder call; a window's usual prompt set is one call, and any number of
+        prompts share the cached image embedding."""
+        if frame not in FRAMES:
+            raise ValueError(f"frame must be one of {FRAMES}, got {frame!r}")
+        prompts = [p.validated() for p in prompts]  # raises PromptError (a ValueError)
         if not prompts:
             return []
         with self._vocab_lock:
@@ -263,19 +275,19 @@ class SealPredictor:
         with self._run_lock:
             if self._image is None:
                 raise RuntimeError("predict() before set_image()")
-            groups: Dict[Tuple[str, bool, int], List[int]] = {}
+            groups: Dict[Tuple[Granularity, bool, int], List[int]] = {}
             for i, p in enumerate(prompts):
                 npts = 0 if p.points is None else len(p.points)
                 groups.setdefault((p.granularity, p.box is not None, npts), []).append(i)
             results: List[Optional[InstanceResult]] = [None] * len(prompts)
             for (gran, _, _), idx in groups.items():
                 sub = [prompts[i] for i in idx]
-                for i, r in zip(idx, self._predict_group(sub, gran, vocabs)):
+                for i, r in zip(idx, self._predict_group(sub, gran, vocabs, frame, model_masks)):
                     results[i] = r
             return results  # type: ignore[return-value]
 
-    def _predict_group(self, prompts: List[PromptSpec], gran: str,
-                       vocabs: Dict[str, _Vocab]) -> List[InstanceResult]:
+    def _predict_group(self, prompts: List[Prompt], gran: Granularity, vocabs: Dict[Granularity, _Vocab],
+                       frame: str, want_model_masks: bool) -> List[InstanceResult]:
         img = self._image
         tf: ResizeTransform = img["tf"]
         n = len(prompts)
@@ -284,34 +296,41 @@ class SealPredictor:
         padded = prompts + [prompts[-1]] * (m - n)
         boxes = pts = labels = None
         if prompts[0].box is not None:
-            boxes = self._tensor(tf.boxes(np.stack([p.box for p in padded])), torch.float32)
-        if prompts[0].points is not None and len(prompts[0].points):
-            pts = self._tensor(np.stack([tf.points(p.points) for p in padded]), torch.float32)
-            labels = self._tensor(np.stack([np.ones(len(p.points)) if p.point_labels is None
-                                            else np.asarray(p.point_labels) for p in padded]), torch.int64)
+            b = np.array([p.box for p in padded], np.float64)
+            boxes = self._tensor(tf.boxes(b) if frame == "sensor" else b, torch.float32)
+        if prompts[0].points is not None:
+            xy = np.stack([p.points.astype(np.float64) for p in padded])
+            pts = self._tensor(tf.points(xy) if frame == "sensor" else xy, torch.float32)
+            labels = self._tensor(np.stack([p.point_labels for p in padded]), torch.int64)
         vocab = self._vocab_for(gran, vocabs)
         fused = self._fused(vocab) if vocab is not None else None
-        out = self._run("head", emb=img["emb"], fused=fused, text=vocab.text if vocab else None,
+        out = self._run("head", emb=img["emb"], fused=fused, text=vocab.rows if vocab else None,
                         boxes=boxes, points=pts, labels=labels, out_h=tf.height, out_w=tf.width)
-        # Two device->host copies: the masks, and every small per-prompt number at once.
+        # Device->host: the masks, and every small per-prompt number at once (unpacked by name).
         masks = self._to_host(out["masks"][:n])
-        small = out["summary"][:n].cpu().numpy()
+        model = self._to_host(out["model_masks"][:n]) if want_model_masks else None
+        small = out["small"][:n].cpu().numpy()
+        f, at = {}, 0
+        for name, width in _SMALL_FIELDS:
+            f[name] = small[:, at:at + width]
+            at += width
         names = vocab.names if vocab is not None else ()
-        n_inst = len(vocabs["instance"].names) if "instance" in vocabs else 0
+        n_inst = len(vocabs[Granularity.INSTANCE].names) if Granularity.INSTANCE in vocabs else 0
         results = []
         for i, p in enumerate(prompts):
-            row = small[i]
-            k = int(row[4])
-            ok = vocab is not None and row[14 + k] > 0.5
-            c = int(row[11 + k]) if ok else -1
-            cp = float(row[8 + k]) if ok else 0.0
-            ms = float(row[5 + k])
-            g = gran if gran != "any" else ("part" if c >= n_inst else "instance")
+            k = int(f["choice"][i, 0])
+            ok = vocab is not None and f["nonempty"][i, k] > 0.5
+            c = int(f["class_index"][i, k]) if ok else -1
+            cp = float(f["class_prob"][i, k]) if ok else 0.0
+            ms = float(f["iou"][i, k])
+            g = gran if gran != Granularity.ANY else \
+                (Granularity.PART if c >= n_inst else Granularity.INSTANCE)
             results.append(InstanceResult(
                 prompt_id=int(p.id), mask=masks[i], class_index=c,
                 class_name=names[c] if c >= 0 else "", class_score=cp, mask_score=ms,
-                score=ms * cp, granularity=g, bbox=tuple(float(v) for v in row[:4]),
-                vocabulary=names))
+                score=ms * cp, granularity=g, bbox=tuple(float(v) for v in f["boxes"][i]),
+                vocabulary=names, num_kept=int(f["nonempty"][i].sum()), candidate=k,
+                model_mask=model[i] if model is not None else None))
         return results
 
     def _to_host(self, t: torch.Tensor) -> np.ndarray:

@@ -26,9 +26,6 @@ from seal_ros.segment.overlay import Drawn, draw_overlay, fit_image, label_text
 from seal_ros.segment.prompts import Prompt, PromptStore
 from seal_ros.events.source import StampedWindow
 
-GRANULARITY_CODE = {"any": 0, "instance": 1, "part": 2}
-
-
 @dataclass
 class WindowOutput:
     window: StampedWindow
@@ -209,14 +206,10 @@ class SegmentRunner:
                 self.publish_overlay(out)
 
     def _infer(self, window: StampedWindow, img: np.ndarray, prompts: list[Prompt]) -> list:
-        from seal_ros.seal.predictor import PromptSpec
-
         self.predictor.set_image(img, key=window.seq)  # cached: a rerun skips the backbone
         if not prompts:
             return []
-        specs = [PromptSpec(p.id, box=p.box, points=p.points, point_labels=p.point_labels,
-                            granularity=p.granularity) for p in prompts]
-        results = self.predictor.predict(specs)
+        results = self.predictor.predict(prompts)
         self.counts["inferences"] += 1
         return results
 

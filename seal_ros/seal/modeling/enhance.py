@@ -22,11 +22,12 @@ __all__ = ["MaskedCrossAttention", "PositionEmbeddingRandom", "mask_to_grid"]
 
 
 def mask_to_grid(masks: torch.Tensor, grid: int) -> torch.Tensor:
-    """(N, S, S) bool -> (N, grid*grid) bool by max-pooling (a cell is in if any pixel is)."""
+    """(N, S, S) bool -> (N, grid, grid) bool by max-pooling (a cell is in if any pixel is;
+    the authors' ``adaptive_max_pool2d(mask, grid) == 1``)."""
     s = masks.shape[-1]
     pooled = F.adaptive_max_pool2d(masks[:, None].to(torch.float32), grid) if s % grid else \
         F.max_pool2d(masks[:, None].to(torch.float32), s // grid)
-    return pooled.flatten(1) > 0
+    return pooled[:, 0] > 0
 
 
 class MaskedCrossAttention(nn.Module):

@@ -11,8 +11,10 @@ Stages (so the predictor can cache what does not change):
 2. :meth:`Seal.fuse_text` - the fusion neck, once per (window, vocabulary).
 3. :meth:`Seal.decode` - SAM's prompt encoder + mask decoder, per prompt set:
    three multimask logits, IoU predictions and mask tokens.
-4. :meth:`Seal.classify` - spatial query, masked cross-attention, projection to
-   the text space, 100 * cosine logits.
+4. :meth:`Seal.classify_candidates` - per candidate mask: spatial query (the
+   authors' RoI rule, :mod:`.spatial`), masked cross-attention, projection to the
+   text space, 100 x (normalised embedding . classifier row), softmax; then the
+   kept candidate (empty masks dropped, highest SAM-IoU x class probability).
 """
 from __future__ import annotations
 
@@ -111,24 +113,44 @@ class Seal(nn.Module):
     # -- stage 4: classification head ------------------------------------------
     def embed_masks(self, fused: torch.Tensor, masks: torch.Tensor, tokens: torch.Tensor,
                     batch_index: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """fused (B, g, g, D); masks (M, S, S) bool; tokens (M, 256) -> L2-normalised (M, text_dim)."""
+        """fused (B, g, g, D); masks (M, S, S) bool; tokens (M, 256) -> L2-normalised (M, text_dim).
+
+        The mask enters twice, both times max-pooled to the g x g grid: its RoI box
+        (:mod:`.spatial`, the authors' rule) and the cells the enhancement may attend to."""
         b, g, _, d = fused.shape
         feats = fused.permute(0, 3, 1, 2)
-        q = spatial_query(self.in_proj, feats, masks, tokens.to(fused.dtype), self.roi_size, batch_index)
+        grid = mask_to_grid(masks, g)
+        q = spatial_query(self.in_proj, feats, grid, tokens.to(fused.dtype), self.roi_size, batch_index)
         pe = self.pe_layer((g, g)).to(fused.dtype).flatten(1).transpose(0, 1)  # (g*g, D)
         values = fused.reshape(b, g * g, d)
         keys = values + pe
         if batch_index is not None and b > 1:
             keys, values = keys[batch_index], values[batch_index]
-        allowed = mask_to_grid(masks, g)
-        x = self.fuse(q.to(fused.dtype), keys, values, allowed)
+        x = self.fuse(q.to(fused.dtype), keys, values, grid.flatten(1))
         return F.normalize(self.out_proj(x).float(), dim=-1)
 
     @staticmethod
-    def class_logits(mask_embeddings: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
-        """100 * cosine between (M, E) mask embeddings and (C, E) class embeddings."""
-        text = F.normalize(text.float(), dim=-1)
-        return LOGIT_SCALE * F.normalize(mask_embeddings.float(), dim=-1) @ text.t()
+    def class_logits(mask_embeddings: torch.Tensor, classifier: torch.Tensor) -> torch.Tensor:
+        """(M, E) L2-normalised mask embeddings against the (C, E) classifier rows *as given*
+        (the authors' ``roi_features_norm @ fusion[0].t() * 100``): a vocabulary encoded
+        with CLIP is normalised when it is encoded, a classifier file is used unchanged."""
+        return (mask_embeddings.float() @ classifier.float().t()) * LOGIT_SCALE
+
+    def classify_candidates(self, fused: torch.Tensor, classifier: torch.Tensor, masks: torch.Tensor,
+                            iou: torch.Tensor, tokens: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """SAM's candidates of N prompts -> classes and the kept candidate, no host syncs.
+
+        masks (N, K, S, S) bool at the model input size, iou (N, K), tokens (N, K, T).
+        Returns ``probs`` (N, K, C) (the authors' costmap), ``class_prob``/``class_index``
+        (N, K) (its max and argmax), ``nonempty`` (N, K) and ``choice`` (N,): empty masks
+        dropped, then the highest SAM-IoU x class probability (first on ties)."""
+        n, k = masks.shape[:2]
+        e = self.embed_masks(fused, masks.flatten(0, 1), tokens.flatten(0, 1))
+        probs = self.class_logits(e, classifier).softmax(dim=-1).view(n, k, -1)
+        pmax, parg = probs.max(dim=-1)
+        nonempty = masks.flatten(2).any(dim=2)
+        return {"probs": probs, "class_prob": pmax, "class_index": parg, "nonempty": nonempty,
+                "choice": choose_candidates(nonempty, iou, pmax)}
 
     def segment_and_classify(self, image_embeddings: torch.Tensor, fused: Optional[torch.Tensor],
                              text: Optional[torch.Tensor], boxes: Optional[torch.Tensor] = None,
@@ -137,35 +159,38 @@ class Seal(nn.Module):
         """Prompts -> chosen mask and class per prompt, all on the device, without host
         syncs (so it can be captured in a CUDA graph).
 
-        Among the three multimask outputs, empty masks are dropped and the highest
-        SAM-IoU x class probability wins.  ``text`` None: no classification.
-        Returns ``masks`` (N, H, W) bool at ``out_size`` (default model size),
-        ``boxes`` (N, 4) of those masks (x1, y1 exclusive; zeros when empty),
-        ``choice`` (N,), ``iou``/``class_prob`` (N, 3), ``class_index`` (N, 3)
-        (-1 unclassified), ``nonempty`` (N, 3).
+        ``text`` (the classifier rows) None: no classification (the highest IoU wins).
+        Returns, per prompt: ``masks`` (N, H, W) bool at ``out_size`` (default model
+        size), ``model_masks`` (N, S, S) the chosen mask at the model size (the one the
+        head classified), ``boxes`` (N, 4) of ``masks`` (x1, y1 exclusive; zeros when
+        empty), ``choice`` (N,), and per candidate ``iou``/``class_prob`` (N, 3),
+        ``class_index`` (N, 3) (-1 unclassified), ``nonempty`` (N, 3).
         """
         low, iou, tokens = self.decode(image_embeddings, boxes=boxes, points=points, labels=labels)
         n = low.shape[0]
         up = self.upscale_masks(low)  # (N, 3, S, S) logits
         masks = up > 0
-        nonempty = masks.flatten(2).any(dim=2)
         iou = iou.float()
         if text is not None and fused is not None:
-            e = self.embed_masks(fused, masks.flatten(0, 1), tokens.flatten(0, 1))
-            probs = self.class_logits(e, text).softmax(dim=-1).view(n, 3, -1)
-            pmax, parg = probs.max(dim=-1)
+            cls = self.classify_candidates(fused, text, masks, iou, tokens)
+            pmax, parg, nonempty, choice = cls["class_prob"], cls["class_index"], cls["nonempty"], cls["choice"]
         else:
+            nonempty = masks.flatten(2).any(dim=2)
             pmax = torch.ones_like(iou)
             parg = torch.full_like(iou, -1, dtype=torch.long)
-        choice = choose_candidates(nonempty, iou, pmax)
-        chosen = up[torch.arange(n, device=up.device), choice]
+            choice = choose_candidates(nonempty, iou, pmax)
+        rows = torch.arange(n, device=up.device)
+        chosen = up[rows, choice]
+        model_masks = masks[rows, choice]
         if out_size is not None and tuple(out_size) != tuple(chosen.shape[-2:]):
             chosen = F.interpolate(chosen[:, None], tuple(out_size), mode="bilinear",
                                    align_corners=False)[:, 0]
-        out_masks = chosen > 0
+            out_masks = chosen > 0
+        else:
+            out_masks = model_masks
         boxes_out = masks_to_boxes(out_masks) * out_masks.flatten(1).any(dim=1, keepdim=True)
-        return {"masks": out_masks, "boxes": boxes_out, "choice": choice, "iou": iou,
-                "class_prob": pmax, "class_index": parg, "nonempty": nonempty}
+        return {"masks": out_masks, "model_masks": model_masks, "boxes": boxes_out, "choice": choice,
+                "iou": iou, "class_prob": pmax, "class_index": parg, "nonempty": nonempty}
 
     def forward(self, images: torch.Tensor, boxes: torch.Tensor, text: torch.Tensor) -> dict:
         """Whole pipeline on one image (1, 3, S, S) with N boxes (N, 4) in model pixels.
@@ -174,8 +199,6 @@ class Seal(nn.Module):
         emb, vit = self.encode_image(images)
         fused = self.fuse_text(vit, text)
         low, iou, tokens = self.decode(emb, boxes=boxes)
-        n = low.shape[0]
         masks = self.upscale_masks(low) > 0
-        e = self.embed_masks(fused, masks.flatten(0, 1), tokens.flatten(0, 1))
-        probs = self.class_logits(e, text).softmax(dim=-1)
-        return {"masks": masks, "iou": iou, "probs": probs.view(n, 3, -1)}
+        probs = self.classify_candidates(fused, text, masks, iou, tokens)["probs"]
+        return {"masks": masks, "iou": iou, "probs": probs}

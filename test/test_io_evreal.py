@@ -55,7 +55,8 @@ def test_write_then_read_keeps_everything_in_evreal_dtypes(tmp_path):
 
 def test_frame_before_the_first_event_and_index_clipping():
     ev = _events([500, 600])
-    rec = to_evreal(ev, _frames(3), T0 + np.array([100, 550, 2000]) * 1000, 8, 6)
+    rec = to_evreal(ev, _frames(3), T0 + np.array([100, 550, 2000]) * 1000)  # size from the frames
+    assert (rec.width, rec.height) == (8, 6)
     assert rec.ts[0] == pytest.approx(4e-4) and rec.images_ts[0] == 0.0  # zero at the first frame
     assert rec.image_event_indices.tolist() == [0, 0, 1]  # -1 clipped to 0
 

@@ -155,17 +155,24 @@ def read_evreal(path, mmap: bool = True) -> EvrealRecording:
                            int(meta.get("t0_ns", 0)))
 
 
-def to_evreal(events: EventArray, frames, frame_ts_ns, width: int, height: int) -> EvrealRecording:
+def to_evreal(events: EventArray, frames, frame_ts_ns, width: int | None = None,
+              height: int | None = None) -> EvrealRecording:
     """The in-memory EVREAL layout of ``events`` and ``frames`` (uint8 H x W each), as ``bag_to_npy`` builds it.
 
     ``frame_ts_ns`` are the frames' stamps (absolute ns). Events are taken in
-    the order given (EVREAL does not sort them).
+    the order given (EVREAL does not sort them). The sensor size defaults to
+    the frames' size, else the largest coordinates + 1.
     """
     frame_ts_ns = np.asarray(frame_ts_ns, np.int64).reshape(-1)
     if len(frame_ts_ns) != len(frames):
         raise ValueError(f"{len(frames)} frames but {len(frame_ts_ns)} stamps")
     if not len(events):
         raise ValueError("no events")
+    if width is None or height is None:
+        if len(frames):
+            height, width = np.asarray(frames[0]).shape[:2]
+        else:
+            height, width = int(events.y.max()) + 1, int(events.x.max()) + 1
     for img in frames:
         if np.asarray(img).shape != (height, width):
             raise ValueError(f"a frame is {img.shape[1]}x{img.shape[0]}, the sensor {width}x{height}")
@@ -184,7 +191,8 @@ def to_evreal(events: EventArray, frames, frame_ts_ns, width: int, height: int) 
                            images_ts, iei, t0_ns)
 
 
-def write_evreal(path, events: EventArray, frames, frame_ts_ns, width: int, height: int) -> Path:
+def write_evreal(path, events: EventArray, frames, frame_ts_ns, width: int | None = None,
+                 height: int | None = None) -> Path:
     """Write ``events`` and ``frames`` as one EVREAL sequence folder (created if needed); returns it."""
     path = Path(path)
     rec = to_evreal(events, frames, frame_ts_ns, width, height)

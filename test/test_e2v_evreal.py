@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -178,7 +179,8 @@ def test_lpips_note_when_the_alexnet_weights_are_absent_and_scores_when_present(
     r = evreal.evaluate(seq, "firenet_plus", model=Probe(0, values=[0.7, 0.1, 0.4]), lpips=metric)
     ref = torch.full((1, 3, 64, 64), FRAME_VALUES[2] / 255.0)
     pred = torch.full((1, 3, 64, 64), 0.4)
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # lpips passes torchvision's deprecated pretrained=True
         direct = lpips_pkg.LPIPS(net="alex", verbose=False)(pred * 2 - 1, ref * 2 - 1)
     assert r["per_frame"][2]["lpips"] == pytest.approx(float(direct), rel=1e-5)
     assert r["lpips"] == pytest.approx(np.mean([p["lpips"] for p in r["per_frame"]]))

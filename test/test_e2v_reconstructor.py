@@ -63,6 +63,10 @@ def test_hpf_resets_on_backward_jump_and_on_request():
     a = _events(3, 1_000_000_000)
     r.process(a, 1_020_000_000)
     assert np.abs(r.filter.L).max() > 0
+    # the reference ignores the first row and column; counted for diagnostics
+    on_border = int(((a.x == 0) | (a.y == 0)).sum())
+    assert on_border > 0 and r.counters == {"filter_events_outside": 0, "filter_events_on_border": on_border,
+                                            "filter_resets": 0}
     r.process(_events(4, 0), 20_000_000)  # 1 s back
     assert r.resets == 1
     fresh = Reconstructor("hpf", 24, 20)

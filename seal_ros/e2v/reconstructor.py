@@ -101,6 +101,14 @@ class Reconstructor:
     def states(self):
         return self.net.states if self.model is not None else None
 
+    @property
+    def counters(self) -> dict:
+        """What the filters dropped, by reason (empty for networks): for diagnostics."""
+        if self.model is not None:
+            return {}
+        f = self.filter
+        return {"filter_events_outside": f.dropped, "filter_events_on_border": f.border, "filter_resets": f.resets}
+
     # ------------------------------------------------------------------
     def reset(self) -> None:
         """Forget the recurrent state (filter state, network states, display history)."""

@@ -23,7 +23,7 @@ setup(
     install_requires=[
         "numpy", "torch", "torchvision", "segment-anything", "open-clip-torch",
         "rosbags", "aedat", "numba", "h5py", "pyyaml", "tqdm", "scikit-image",
-        "scikit-learn", "pycocotools", "opencv-python-headless", "imageio", "matplotlib",
+        "scikit-learn", "pycocotools", "opencv-python-headless", "imageio", "matplotlib", "lpips",
     ],
     entry_points={
         "console_scripts": [

@@ -35,7 +35,7 @@ if str(ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from seal_ros.e2v.hpf import HighPassFilter  # noqa: E402
+from seal_ros.e2v.filters import HighPassFilter  # noqa: E402
 from seal_ros.e2v.reconstructor import Reconstructor  # noqa: E402
 from seal_ros.events.buffer import DurationWindower  # noqa: E402
 from seal_ros.events.decoders import make_decoder  # noqa: E402

@@ -25,6 +25,7 @@ PIP_EXTRAS = {
     "transformers": "transformers",
     "expelliarmus": "expelliarmus",
     "evt3": "evt3",
+    "lpips": "lpips",  # seal-ros eval-e2v's LPIPS (EVREAL's table)
 }
 _ALL = {**PIP_ONLY, **PIP_EXTRAS}
 

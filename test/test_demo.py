@@ -3,7 +3,9 @@ import json
 import subprocess
 import sys
 
-from conftest import EVT3_BAG
+from conftest import EVT3_BAG, ROOT
+
+FIRENET = ROOT.parent / "shared" / "models" / "firenet" / "model.pth"
 
 
 def shorten_bag(src, dst, n_messages):
@@ -29,8 +31,9 @@ def test_demo_pipeline_on_a_shortened_recording(tmp_path):
     shorten_bag(EVT3_BAG, data / "evt3_640x480", 200)  # about 0.8 s of the real recording
     out = tmp_path / "out"
     models = tmp_path / "no_models"
+    assert FIRENET.is_file(), f"the shared FireNet weights are missing: {FIRENET}"
     res = subprocess.run([sys.executable, "-m", "seal_ros", "demo", "--data", str(data), "--recordings",
-                          "evt3_640x480", "--out", str(out), "--models-dir", str(models)],
+                          "evt3_640x480", "--out", str(out), "--models-dir", str(models), "--firenet", str(FIRENET)],
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "segmentation: SKIPPED" in res.stdout and "seal.pt" in res.stdout
@@ -52,3 +55,10 @@ def test_demo_pipeline_on_a_shortened_recording(tmp_path):
     assert (out / "evt3_640x480" / "reconstruction.gif").exists()
     diag = rec["node_diagnostics"]
     assert any(k.startswith("event_reconstructor") for k in diag), diag.keys()
+    # the real FireNet beside the filter: 100 ms windows over the same 0.8 s, every packet taken
+    assert summary["firenet"]["status"] == "ran" and "FireNet: real weights" in res.stdout
+    firenet = sorted((out / "evt3_640x480" / "firenet").glob("*.png"))
+    assert rec["firenet_frames"] == len(firenet) >= 6 and (out / "evt3_640x480" / "firenet.gif").exists()
+    fdiag = diag["firenet/event_reconstructor"]
+    assert fdiag["active_method"] == "firenet" and fdiag["method_failures"] == 0
+    assert int(fdiag["packets"]) == 200 and fdiag["windows_out"] == rec["firenet_frames"]

@@ -139,3 +139,77 @@ def test_save_then_load_roundtrip_keeps_config_and_normalisation(tmp_path):
     loaded = load_checkpoint(path, "semantic_e2vid")
     assert loaded.config == model.config and loaded.normalize is False
     assert loaded.arch == "SemanticE2VID"
+
+
+def _save_with_pickled_config_parser(path, state, arch_cfg, extra_class=None):
+    """An EVREAL / event_cnn_minimal style file: ``config`` is a pickled ``parse_config.ConfigParser``.
+
+    The class exists only while saving (as in a user's training environment), with
+    the attributes pytorch-template's ConfigParser pickles; torch's legacy format, as published.
+    """
+    import collections
+    import pathlib
+    import sys
+    import types
+
+    module = types.ModuleType("parse_config")
+
+    class ConfigParser:
+        pass
+
+    ConfigParser.__module__, ConfigParser.__qualname__ = "parse_config", "ConfigParser"
+    module.ConfigParser = ConfigParser
+    cfg = ConfigParser()
+    cfg._config = collections.OrderedDict(name="firenet_plus", n_gpu=1, arch=arch_cfg)
+    cfg.resume = pathlib.PosixPath("/home/someone/models/checkpoint-epoch92.pth")
+    cfg._save_dir = pathlib.PosixPath("/home/someone/models")
+    cfg.log_levels = {0: 30, 1: 20, 2: 10}
+    ckpt = {"arch": arch_cfg["type"], "epoch": 92, "state_dict": state, "config": cfg, "monitor_best": 0.47}
+    if extra_class is not None:
+        extra_class.__module__, extra_class.__qualname__ = "parse_config", extra_class.__name__
+        setattr(module, extra_class.__name__, extra_class)
+        ckpt["extra"] = extra_class()
+    sys.modules["parse_config"] = module
+    try:
+        torch.save(ckpt, path, _use_new_zipfile_serialization=False)
+    finally:
+        del sys.modules["parse_config"]
+
+
+def test_firenet_plus_file_with_a_pickled_config_parser_loads(tmp_path):
+    import collections
+    import sys
+
+    torch.manual_seed(4)
+    model = FireNetFlat()
+    path = tmp_path / "FireNet+.pth"
+    arch = collections.OrderedDict(type="FireNet", args=collections.OrderedDict(num_bins=5, base_num_channels=16,
+                                                                                kernel_size=3))
+    _save_with_pickled_config_parser(path, model.state_dict(), arch)
+    assert "parse_config" not in sys.modules
+    loaded = load_checkpoint(path, "firenet_plus")
+    assert isinstance(loaded.model, FireNetFlat) and loaded.normalize is False
+    assert loaded.config == {"num_bins": 5, "base_num_channels": 16, "kernel_size": 3}
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(loaded.model.state_dict()[k], v)
+    # E2VID+ the same way: unet_kwargs inside args, final activation none by default
+    unet = dict(num_bins=5, base_num_channels=8, num_encoders=2, num_residual_blocks=1, skip_type="sum",
+                recurrent_block_type="convlstm", use_upsample_conv=True, norm=None, kernel_size=5)
+    e2vid_plus = E2VIDRecurrent(**unet, final_activation="none")
+    _save_with_pickled_config_parser(tmp_path / "E2VID+.pth", e2vid_plus.state_dict(),
+                                     {"type": "E2VIDRecurrent", "args": {"unet_kwargs": unet}})
+    loaded = load_checkpoint(tmp_path / "E2VID+.pth", "e2vid_plus")
+    assert loaded.model.unetrecurrent.final_activation is None and loaded.model.num_encoders == 2
+
+
+def test_other_pickled_classes_are_refused_in_one_clean_line(tmp_path):
+    class Hook:
+        pass
+
+    path = tmp_path / "hooked.pth"
+    _save_with_pickled_config_parser(path, FireNetFlat().state_dict(), {"type": "FireNet", "args": {}}, Hook)
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(path, "firenet_plus")
+    msg = str(info.value)
+    assert "parse_config.Hook" in msg and "not loaded" in msg
+    assert "\n" not in msg and "\x1b" not in msg  # one line, no terminal colour codes

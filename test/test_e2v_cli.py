@@ -28,20 +28,22 @@ def test_reconstruct_bag_writes_frames_and_timestamps(tmp_path, capsys):
 
 
 def test_reconstruct_aedat_with_frames_and_mp4(tmp_path, capsys):
-    out = tmp_path / "y"
-    rc = main(["reconstruct", str(DAVIS_AEDAT), "--out", str(out), "--use-frames", "--mp4"])
-    assert rc == 0
-    result = json.loads(capsys.readouterr().out)
-    assert result["frames"] >= 3 and (out / "video.mp4").stat().st_size > 1000
-    # with the APS frames as base, the picture carries the static scene: it correlates with the APS frame
     from seal_ros.io.aedat import read_aedat4
 
     rec = read_aedat4(DAVIS_AEDAT)
-    stamps = [int(ln.split()[1]) for ln in (out / "timestamps.txt").read_text().splitlines()[1:]]
-    k = int(np.searchsorted(stamps, rec.frames[-1].t_ns))
-    img = iio.imread(out / f"frame_{k:06d}.png").astype(float)
-    corr = np.corrcoef(img.ravel(), rec.frames[-1].image.astype(float).ravel())[0, 1]
-    assert corr > 0.5, corr
+    corr = {}
+    for name, extra in (("ref", []), ("init", ["--init-from-frame"])):
+        out = tmp_path / name
+        assert main(["reconstruct", str(DAVIS_AEDAT), "--out", str(out), "--method", "cf", "--mp4"] + extra) == 0
+        result = json.loads(capsys.readouterr().out)
+        assert result["frames"] >= 3 and (out / "video.mp4").stat().st_size > 1000
+        # the complementary filter pulls toward the APS frames: the picture after the last one resembles it
+        stamps = [int(ln.split()[1]) for ln in (out / "timestamps.txt").read_text().splitlines()[1:]]
+        k = int(np.searchsorted(stamps, rec.frames[-1].t_ns))
+        img = iio.imread(out / f"frame_{k:06d}.png").astype(float)
+        corr[name] = np.corrcoef(img.ravel(), rec.frames[-1].image.astype(float).ravel())[0, 1]
+    # from 0 (the reference) it is still fading in after 0.1 s; started from the first frame it is there at once
+    assert corr["init"] > 0.8 and corr["init"] > corr["ref"] + 0.2 and corr["ref"] > 0.3, corr
 
 
 def test_reconstruct_errors_are_one_line(tmp_path, capsys):
@@ -49,46 +51,6 @@ def test_reconstruct_errors_are_one_line(tmp_path, capsys):
     assert main(["reconstruct", str(DAVIS_AEDAT), "--method", "e2vid", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "no such file" in err[0] and "needs a checkpoint" in err[1]
-
-
-def test_eval_e2v_follows_the_evreal_protocol(tmp_path, capsys):
-    from skimage.metrics import structural_similarity
-
-    from seal_ros.e2v.checkpoint import save_checkpoint
-    from seal_ros.e2v.networks import build
-    from seal_ros.events.representations import voxel_grid
-    from seal_ros.io.aedat import read_aedat4
-
-    torch.manual_seed(0)
-    model = build("firenet")
-    ckpt = tmp_path / "firenet.pth"
-    save_checkpoint(model, ckpt)
-    out_json = tmp_path / "r.json"
-    rc = main(["eval-e2v", str(DAVIS_AEDAT), "--method", "firenet", "--checkpoint", str(ckpt),
-               "--json-out", str(out_json)])
-    assert rc == 0
-    result = json.loads(capsys.readouterr().out)
-    assert json.loads(out_json.read_text()) == result
-    assert result["pairs"] == 2 and len(result["per_frame"]) == 2
-
-    # recompute independently: events between consecutive frames, 5-bin normalised voxel, clip, skimage SSIM
-    rec = read_aedat4(DAVIS_AEDAT)
-    model.eval()
-    states, mses, ssims = None, [], []
-    for f0, f1 in zip(rec.frames[:-1], rec.frames[1:]):
-        sel = (rec.events.t >= f0.t_ns) & (rec.events.t < f1.t_ns)
-        vox = torch.from_numpy(voxel_grid(rec.events[sel], 5, 346, 260, normalize=True))[None]
-        with torch.no_grad():
-            pred, states = model(vox, states)
-        pred = pred[0, 0].clamp(0, 1).double().numpy()
-        gt = f1.image / 255.0
-        mses.append(np.mean((pred - gt) ** 2))
-        ssims.append(structural_similarity(gt, pred, data_range=1.0, gaussian_weights=True, sigma=1.5,
-                                           use_sample_covariance=False))
-    assert abs(result["mse"] - np.mean(mses)) < 1e-6
-    assert abs(result["ssim"] - np.mean(ssims)) < 1e-5
-    assert [p["events"] for p in result["per_frame"]] == [
-        int(((rec.events.t >= a.t_ns) & (rec.events.t < b.t_ns)).sum()) for a, b in zip(rec.frames, rec.frames[1:])]
 
 
 def test_eval_e2v_needs_frames(tmp_path, capsys):
@@ -130,11 +92,17 @@ def _bag_with_frames(path, n_packets=40):
 def test_bag_with_frames_eval_and_complementary_reconstruction(tmp_path, capsys):
     bag = tmp_path / "bag"
     ts, stamps = _bag_with_frames(bag)
-    assert main(["eval-e2v", str(bag), "--method", "hpf", "--image-topic", "/dvs/image_raw"]) == 0
+    assert main(["eval-e2v", str(bag), "--method", "hpf", "--image-topic", "/dvs/image_raw", "--no-lpips"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["pairs"] == 2 and [p["t_ns"] for p in result["per_frame"]] == stamps[1:]
-    assert [p["events"] for p in result["per_frame"]] == [
-        int(((ts >= a) & (ts < b)).sum()) for a, b in zip(stamps, stamps[1:])]
+    # EVREAL's items: 0 (no events) and 1 (from the last event at or before frame 0 to the one before frame 1's)
+    assert result["frames_scored"] == 2 and result["evreal_method"] is None
+    last = np.searchsorted(ts, stamps, "right") - 1
+    assert [p["events"] for p in result["per_frame"]] == [0, int(last[1] - last[0])]
+    assert [round(p["frame_ts_s"] * 1e9) for p in result["per_frame"]] == [s - int(ts[0]) for s in stamps[:2]]
     assert 0 < result["mse"] < 1 and -1 <= result["ssim"] <= 1
-    assert main(["reconstruct", str(bag), "--use-frames", "--out", str(tmp_path / "r"), "--window-ms", "25"]) == 0
+    assert any("not an EVREAL method" in n for n in result["notes"])
+    assert main(["reconstruct", str(bag), "--method", "cf", "--out", str(tmp_path / "r"), "--window-ms", "25"]) == 0
     assert json.loads(capsys.readouterr().out)["frames"] >= 8
+    # the complementary filter needs frames; a recording without any says so in one line
+    assert main(["reconstruct", str(LIBCAER_CMP_BAG), "--method", "cf", "--out", str(tmp_path / "n")]) == 2
+    assert "needs intensity frames" in capsys.readouterr().err

@@ -63,6 +63,10 @@ def test_hpf_resets_on_backward_jump_and_on_request():
     a = _events(3, 1_000_000_000)
     r.process(a, 1_020_000_000)
     assert np.abs(r.filter.L).max() > 0
+    # the reference ignores the first row and column; counted for diagnostics
+    on_border = int(((a.x == 0) | (a.y == 0)).sum())
+    assert on_border > 0 and r.counters == {"filter_events_outside": 0, "filter_events_on_border": on_border,
+                                            "filter_resets": 0}
     r.process(_events(4, 0), 20_000_000)  # 1 s back
     assert r.resets == 1
     fresh = Reconstructor("hpf", 24, 20)
@@ -124,3 +128,37 @@ def test_convgru_fused_inference_matches_training_path():
         fused = cell(x, h)
     reference = cell(x, h)  # grad enabled: separate gate convolutions
     torch.testing.assert_close(fused, reference.detach(), rtol=1e-5, atol=1e-6)
+
+
+class _Const(torch.nn.Module):
+    """A stand-in network: a constant image, its call count as the state; records its inputs."""
+
+    num_bins = 5
+
+    def __init__(self, num_encoders, value=0.5):
+        super().__init__()
+        self.num_encoders, self.value, self.inputs = num_encoders, value, []
+
+    def forward(self, x, states):
+        self.inputs.append(x.clone())
+        return torch.full((1, 1) + tuple(x.shape[-2:]), self.value), (states or 0) + 1
+
+
+def test_network_display_is_rpgs_on_the_padded_output_and_empty_windows_run_the_network():
+    # no padding: the unsharp mask's zero padding brightens the picture's edge; truncation gives 127 inside
+    r = Reconstructor("firenet", 24, 20, model=_Const(0))
+    img = r.process(_events(1, 0), 20_000_000)
+    assert int(img[10, 12]) == 127 and int(img[0, 0]) > 140
+    # padded by reflection to 24x24 first (2 pixels a side, the kernel's radius): the crop's edge is inside
+    # the padded picture, so no bright edge
+    r = Reconstructor("firenet", 20, 20, model=_Const(3))
+    img = r.process(_events(1, 0, w=20), 20_000_000)
+    assert np.all(img == 127) and tuple(r.model.inputs[0].shape) == (1, 5, 24, 24)
+    # an empty window: the network runs on a zero grid (EVREAL) and the state moves on
+    out = r.process(EventArray.empty(), 40_000_000)
+    assert len(r.model.inputs) == 2 and not r.model.inputs[1].any() and r.states == 2 and out.shape == (20, 20)
+    # EVREAL's zero padding and rpg's auto-HDR are options
+    z = Reconstructor("firenet", 20, 20, model=_Const(3, value=0.7), padding="zero", auto_hdr=True, unsharp_amount=0)
+    img = z.process(_events(1, 0, w=20), 20_000_000)
+    assert z.model.inputs[0][0, :, :2].abs().sum() == 0  # zero rows above the picture
+    assert np.all(img == int(255 * (0.7 - 0.45) / (0.7 - 0.45)))  # constant 0.7: range clipped to [0.45, 0.7]

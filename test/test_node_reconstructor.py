@@ -93,7 +93,7 @@ def test_bad_checkpoint_falls_back_to_hpf_and_keeps_publishing(ros_executor, ros
     assert all(r.successful for r in results)
     assert node.active_method == "hpf" and node.counts["method_failures"] >= 1
     # out-of-range values are refused with a reason
-    (r,) = set_parameters(ros_executor, "/event_reconstructor", helper, {"cutoff_hz": -1.0})
+    (r,) = set_parameters(ros_executor, "/event_reconstructor", helper, {"cutoff_hz": -2.0})
     assert not r.successful and "cutoff_hz" in r.reason
 
     n = len(got)
@@ -115,13 +115,42 @@ def test_method_switch_to_a_network_checkpoint(ros_executor, ros_context, packet
     torch.manual_seed(0)
     path = tmp_path / "firenet.pth"
     save_checkpoint(build("firenet"), path)
-    node, helper, pub, _, got = _setup(ros_executor, ros_context, checkpoint=str(path))
+    node, helper, pub, _, got = _setup(ros_executor, ros_context, checkpoint=str(path), padding="zero",
+                                       auto_hdr=True)
     results = set_parameters(ros_executor, "/event_reconstructor", helper, {"method": "firenet"})
     assert results[0].successful
     _play(ros_executor, pub, packets[:15])
     assert spin_until(ros_executor, lambda: len(got) >= 2, 10.0)
     assert node.active_method == "firenet" and node.recon.model is not None
+    assert node.recon.net.padding.mode == "zero" and node.recon.display.auto_hdr is True
     assert (got[-1].width, got[-1].height) == (346, 260)
+
+
+def test_complementary_filter_takes_frames_and_network_options_reach_the_reconstructor(
+        ros_executor, ros_context, packets):
+    from sensor_msgs.msg import Image
+
+    node, helper, pub, frames_pub, got = _setup(ros_executor, ros_context, method="cf", cf_init_from_frame=True,
+                                                stamp_source="sensor")
+    _play(ros_executor, pub, packets[:6])  # the filter is built for the first window
+    assert spin_until(ros_executor, lambda: node.recon is not None, 10.0)
+    assert node.active_method == "cf" and node.recon.filter.cutoff_hz == 0.5  # cutoff_hz -1: the reference's
+    stream = EventStream()
+    t_first = next(int(d.events.t[0]) for d in map(stream.push, packets) if len(d.events))
+    frame = Image(height=260, width=346, encoding="mono8", step=346, data=bytes([128]) * (346 * 260))
+    frame.header.stamp = ns_to_stamp(t_first + 1_000_000)
+    frames_pub.publish(frame)
+    assert spin_until(ros_executor, lambda: node.counts["frames_in"] >= 1, 5.0)
+    n = len(got)
+    _play(ros_executor, pub, packets[6:20])
+    assert spin_until(ros_executor, lambda: len(got) > n + 2, 10.0)
+    img = np.frombuffer(got[-1].data, np.uint8).reshape(260, 346)
+    # most pixels saw no event: started from the frame, they show it: (exp(log(1 + 128/255)) - 1 + 0.1) * 255 / 1.3
+    assert int(np.median(img)) == round((128 / 255 + 0.1) * 255 / 1.3)
+    assert node.recon.filter.frames_used == 1 and node.counts["frames_rejected"] == 0
+    results = set_parameters(ros_executor, "/event_reconstructor", helper, {"method": "hpf", "cutoff_hz": 0.2})
+    assert all(r.successful for r in results)
+    assert node.recon.method == "hpf" and node.recon.filter.cutoff_hz == 0.2
 
 
 def test_rate_mode_and_publish_on_idle(ros_executor, ros_context, packets):

@@ -1,12 +1,13 @@
-"""``seal-ros eval-e2v INPUT --method M``: score reconstructions against the recording's APS frames.
+"""``seal-ros eval-e2v INPUT --method M``: score reconstructions against a recording's frames, as EVREAL does.
 
-EVREAL protocol: for each pair of consecutive frames, the events between them
-form one window (``[t_k, t_{k+1})``, fed to the method as a 5-bin voxel grid
-for networks); the reconstruction at ``t_{k+1}`` is compared with frame
-``k+1``. Both images are floats clipped to [0, 1] (frames / 255); MSE is the
-mean squared difference; SSIM is ``skimage.metrics.structural_similarity``
-with ``gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
-data_range=1``. Prints one JSON object (means and per-frame values).
+``--protocol evreal`` (the only one, and the default) is EVREAL's ``std``
+evaluation step by step (:mod:`seal_ros.e2v.evreal`): its dataset layout, its
+windows, its warm-up item, its padding and normalisation per method, its
+metrics. INPUT is a folder in EVREAL's layout (read directly), a rosbag2 bag
+with an Image topic, or an AEDAT4 file with frames; the last two are first
+converted to that layout in memory exactly as EVREAL's ``tools/bag_to_npy.py``
+converts a bag (``--export-evreal DIR`` also writes it out, for EVREAL's own
+``eval.py``). Prints one JSON object: means and per-frame values.
 """
 from __future__ import annotations
 
@@ -15,47 +16,75 @@ import json
 from seal_ros.cli import CliError
 
 
-def evaluate(args) -> dict:
+def load_sequence(args):
+    """The input as an :class:`~seal_ros.io.evreal.EvrealRecording`, and how many events fell outside the sensor."""
     import numpy as np
-    from skimage.metrics import structural_similarity
 
-    from seal_ros.e2v.checkpoint import CheckpointError
-    from seal_ros.e2v.reconstructor import Reconstructor
     from seal_ros.e2v.sources import SourceError, open_recording
-    from seal_ros.events.buffer import EventBuffer
     from seal_ros.events.types import EventArray
+    from seal_ros.io.evreal import EvrealError, is_evreal, read_evreal, to_evreal, write_evreal
 
     try:
+        if is_evreal(args.input):
+            return read_evreal(args.input), 0
         rec = open_recording(args.input, topic=args.topic, image_topic=args.image_topic)
-        chunks = list(rec.chunks())
-    except SourceError as exc:
+        events = EventArray.concatenate([c for c, _ in rec.chunks()])
+    except (SourceError, EvrealError) as exc:
         raise CliError(str(exc)) from None
     frames = sorted(rec.frames, key=lambda f: f[0])
     if len(frames) < 2:
         raise CliError(f"{args.input}: needs at least 2 intensity frames to evaluate, found {len(frames)}")
+    inside = (events.x < rec.width) & (events.y < rec.height)
+    if not inside.all():
+        events = events[inside]
     try:
-        r = Reconstructor(args.method, rec.width, rec.height, args.device, args.checkpoint,
-                          cutoff_hz=args.cutoff_hz, unsharp_amount=0.0)
+        images, stamps = [f[1] for f in frames], np.array([f[0] for f in frames], np.int64)
+        seq = to_evreal(events, images, stamps, rec.width, rec.height)
+        if args.export_evreal:
+            write_evreal(args.export_evreal, events, images, stamps, rec.width, rec.height)
+    except ValueError as exc:
+        raise CliError(f"{args.input}: {exc}") from None
+    seq.path = args.input
+    return seq, int((~inside).sum())
+
+
+def evaluate(args) -> dict:
+    from seal_ros.e2v import evreal
+    from seal_ros.e2v.checkpoint import CheckpointError, load_checkpoint
+    from seal_ros.e2v.metrics import Lpips
+    from seal_ros.e2v.reconstructor import FILTERS, resolve_device
+
+    seq, outside = load_sequence(args)
+    model, device, notes = None, "cpu", []
+    if outside:
+        notes.append(f"{outside} events outside the {seq.width}x{seq.height} sensor left out (events_outside_sensor)")
+    try:
+        if args.method not in FILTERS:
+            if not args.checkpoint:
+                raise CliError(f"method {args.method!r} needs --checkpoint (no weights ship with seal_ros)")
+            device = resolve_device(args.device)
+            model = load_checkpoint(args.checkpoint, args.method, device).model
     except (CheckpointError, ValueError) as exc:
         raise CliError(str(exc)) from None
-    events = EventArray.concatenate([c for c, _ in chunks])
-    buf = EventBuffer(max(1, len(events)))
-    buf.append(events)
-    per = []
-    for (t0, _), (t1, gt_img) in zip(frames[:-1], frames[1:]):
-        if gt_img.shape != (rec.height, rec.width):
-            raise CliError(f"frame at {t1} ns is {gt_img.shape[1]}x{gt_img.shape[0]}, sensor {rec.width}x{rec.height}")
-        window = buf.window(t0, t1)
-        r.process(window.events, t1)
-        pred = np.clip(r.last_intensity.astype(np.float64), 0.0, 1.0)
-        gt = np.clip(gt_img.astype(np.float64) / 255.0, 0.0, 1.0)
-        mse = float(np.mean((pred - gt) ** 2))
-        ssim = float(structural_similarity(gt, pred, data_range=1.0, gaussian_weights=True, sigma=1.5,
-                                           use_sample_covariance=False))
-        per.append({"t_ns": int(t1), "events": len(window.events), "mse": mse, "ssim": ssim})
-    return {"input": str(args.input), "method": args.method, "checkpoint": args.checkpoint, "pairs": len(per),
-            "mse": float(np.mean([p["mse"] for p in per])), "ssim": float(np.mean([p["ssim"] for p in per])),
-            "per_frame": per}
+    lpips = None
+    if args.no_lpips:
+        notes.append("LPIPS not computed: --no-lpips")
+    else:
+        lpips, why = Lpips.load(device)
+        if why:
+            notes.append(why)
+    if evreal.METHODS[args.method].evreal_name is None:
+        notes.append(f"{args.method} is not an EVREAL method: scored on EVREAL's windows and metrics, "
+                     "no published number to compare with")
+    filter_kw = {} if args.cutoff_hz is None else {"cutoff_hz": args.cutoff_hz}
+    try:
+        result = evreal.evaluate(seq, args.method, model=model, device=device, start_s=args.start_s,
+                                 end_s=args.end_s, lpips=lpips, filter_kw=filter_kw)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    notes += result.pop("notes")
+    return {"input": str(args.input), "checkpoint": args.checkpoint, **result, "events_outside_sensor": outside,
+            "notes": notes}
 
 
 def run(args) -> int:
@@ -71,7 +100,16 @@ def run(args) -> int:
 def register(sub) -> None:
     from seal_ros.cli.reconstruct import add_common
 
-    p = sub.add_parser("eval-e2v", help="score event-to-video reconstruction against APS frames (EVREAL: MSE, SSIM)")
+    p = sub.add_parser("eval-e2v", help="score event-to-video reconstruction against frames with EVREAL's protocol "
+                                        "(MSE, SSIM, LPIPS)")
     add_common(p)
+    p.add_argument("--protocol", default="evreal", choices=("evreal",),
+                   help="evaluation protocol (default evreal: EVREAL's std config, step by step)")
+    p.add_argument("--start-s", type=float, default=None,
+                   help="score frames from this time (s, EVREAL's zeroed clock; its config/dataset start_time_s)")
+    p.add_argument("--end-s", type=float, default=None, help="score frames up to this time (EVREAL's end_time_s)")
+    p.add_argument("--no-lpips", action="store_true", help="skip LPIPS even when its weights are present")
+    p.add_argument("--export-evreal", default=None, metavar="DIR",
+                   help="also write the input in EVREAL's dataset layout to DIR (bag / AEDAT4 input)")
     p.add_argument("--json-out", default=None, help="also write the JSON result to this file")
     p.set_defaults(func=run)

@@ -33,14 +33,17 @@ def reconstruct(args, progress=None) -> dict:
         rec = open_recording(args.input, topic=args.topic, image_topic=args.image_topic)
     except SourceError as exc:
         raise CliError(str(exc)) from None
+    if args.method == "cf" and not rec.frames:
+        raise CliError(f"{args.input}: method cf (complementary filter) needs intensity frames; the recording has none")
     try:
         r = Reconstructor(args.method, rec.width, rec.height, args.device, args.checkpoint, cutoff_hz=args.cutoff_hz,
-                          unsharp_amount=args.unsharp)
+                          unsharp_amount=args.unsharp, auto_hdr=args.auto_hdr, padding=args.padding,
+                          init_from_frame=args.init_from_frame)
     except (CheckpointError, ValueError) as exc:
         raise CliError(str(exc)) from None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    frames = sorted(rec.frames, key=lambda f: f[0]) if args.use_frames else []
+    frames = sorted(rec.frames, key=lambda f: f[0]) if args.method == "cf" else []
     fi = 0
     windower = _windower(args, rec.width, rec.height)
     written, stamps = [], []
@@ -91,14 +94,18 @@ def run(args) -> int:
 def add_common(p) -> None:
     from seal_ros.e2v.reconstructor import ALL_METHODS
 
-    p.add_argument("input", help="rosbag2 bag (directory, .mcap or .db3) or AEDAT4 file")
-    p.add_argument("--method", default="hpf", choices=ALL_METHODS, help="reconstruction method (default hpf)")
-    p.add_argument("--checkpoint", default=None, help="network weights (rpg_e2vid/EVREAL layout) for learned methods")
+    p.add_argument("input", help="rosbag2 bag (directory, .mcap or .db3), AEDAT4 file, or a folder in EVREAL's "
+                                 "dataset layout")
+    p.add_argument("--method", default="hpf", choices=ALL_METHODS,
+                   help="reconstruction method (default hpf; cf needs the recording's frames)")
+    p.add_argument("--checkpoint", default=None,
+                   help="network weights file as published (rpg_e2vid / EVREAL / event_cnn_minimal) for networks")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     p.add_argument("--topic", default=None, help="events topic in a bag (default: its EventPacket topic)")
     p.add_argument("--image-topic", default=None,
                    help="intensity frames topic in a bag (default: its first Image topic)")
-    p.add_argument("--cutoff-hz", type=float, default=0.5, help="high-pass filter cutoff frequency (Hz)")
+    p.add_argument("--cutoff-hz", type=float, default=None,
+                   help="filter cutoff frequency (Hz; default the reference's: 0.06 hpf, 0.5 cf)")
 
 
 def register(sub) -> None:
@@ -107,9 +114,14 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--window-ms", type=float, default=33.3, help="window duration in ms (default 33.3)")
     p.add_argument("--window-events", type=int, default=0, help="windows of N events instead of a duration")
-    p.add_argument("--use-frames", action="store_true",
-                   help="feed the recording's intensity frames (complementary filter with --method hpf)")
-    p.add_argument("--unsharp", type=float, default=None, help="unsharp-mask amount (default 0 hpf, 0.3 networks)")
+    p.add_argument("--unsharp", type=float, default=None,
+                   help="networks: rpg's unsharp-mask amount, applied before rescaling (default 0.3)")
+    p.add_argument("--auto-hdr", action="store_true",
+                   help="networks: rpg's auto-HDR intensity range (off by default, as in rpg_e2vid)")
+    p.add_argument("--padding", default="reflect", choices=("reflect", "zero"),
+                   help="networks: pad inputs to the stride by reflection (rpg_e2vid, default) or zeros (EVREAL)")
+    p.add_argument("--init-from-frame", action="store_true",
+                   help="cf: start from the first frame instead of 0 (seal_ros option; no fade-in from black)")
     p.add_argument("--max-frames", type=int, default=0, help="stop after N frames (0: all)")
     p.add_argument("--mp4", action="store_true", help="also write video.mp4")
     p.set_defaults(func=run)

@@ -7,10 +7,19 @@ in :data:`seal_ros.e2v.networks.ARCHS`, never evaluated):
 * rpg_e2vid / FireNet / EVREAL: ``{'arch': 'E2VIDRecurrent' | 'FireNet' | ...,
   'model': {...constructor args...}  or  'config': {'model': {...}},
   'state_dict': {...}}``;
-* event_cnn_minimal (E2VID+/FireNet+) with a plain-dict config:
-  ``{'arch': ..., 'config': {'arch': {'type': ..., 'args': {'unet_kwargs': {...}}}}, 'state_dict': ...}``
+* event_cnn_minimal / EVREAL (E2VID+, FireNet+): ``{'arch': ..., 'config': C, 'state_dict': ...}``
+  where ``C`` is a plain dict or, as published, a pickled
+  ``parse_config.ConfigParser`` (pytorch-template's), whose ``_config`` holds
+  ``{'arch': {'type': ..., 'args': {...} or {'unet_kwargs': {...}}}}``
   (``final_activation`` defaults to none there);
-* a bare state dict, when the caller names the method.
+* a bare state dict, when the caller names the method (SSL-E2VID, SPADE-E2VID style).
+
+Weights-only loading allows exactly the types these files contain beyond
+torch's defaults: ``parse_config.ConfigParser`` is unpickled as an inert
+record (:class:`PickledConfig`: attributes only, no methods run), and
+``pathlib.PosixPath`` / ``WindowsPath`` (its ``resume`` / ``_save_dir``
+fields) as plain strings. Anything else a file pickles is refused with one
+line naming it.
 
 Optional top-level key ``voxel_normalization`` (bool) overrides the method's
 default input normalisation. Any mismatch raises :class:`CheckpointError`
@@ -18,6 +27,8 @@ with every missing key, unexpected key and shape difference in one message.
 """
 from __future__ import annotations
 
+import pathlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +39,44 @@ from .networks import ARCHS, METHODS, FireNet, FireNetFlat
 
 class CheckpointError(Exception):
     """A checkpoint that cannot be used: one message saying why."""
+
+
+class PickledConfig:
+    """Stand-in for pytorch-template's ``parse_config.ConfigParser``: its pickled attributes, nothing else."""
+
+    def get(self):
+        cfg = self.__dict__.get("_config", self.__dict__.get("config"))
+        return cfg if isinstance(cfg, dict) else None
+
+
+def _posix_path(*parts) -> str:
+    return str(pathlib.PurePosixPath(*parts))
+
+
+def _windows_path(*parts) -> str:
+    return str(pathlib.PureWindowsPath(*parts))
+
+
+# (object, the name it is pickled under): what published e2v files hold beyond tensors and containers
+SAFE_GLOBALS = [(PickledConfig, "parse_config.ConfigParser"), (_posix_path, "pathlib.PosixPath"),
+                (_windows_path, "pathlib.WindowsPath")]
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def safe_load(path):
+    """``torch.load(path, weights_only=True)`` with :data:`SAFE_GLOBALS` allowed; one-line CheckpointError."""
+    try:
+        with torch.serialization.safe_globals(SAFE_GLOBALS):
+            return torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - corrupt file, or pickled code refused by weights_only
+        text = _ANSI.sub("", str(exc))
+        refused = re.search(r"GLOBAL ([\w.]+) was not an allowed global", text)
+        if refused:
+            why = f"it pickles {refused.group(1)}, which is not a weight or a known checkpoint type; not loaded"
+        else:
+            lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+            why = lines[0][:200] if lines else type(exc).__name__
+        raise CheckpointError(f"{path}: cannot be loaded safely ({why})") from None
 
 
 @dataclass
@@ -60,6 +109,10 @@ def _config_of(ckpt: dict) -> tuple[dict, bool]:
     if isinstance(ckpt.get("model"), dict):
         return dict(ckpt["model"]), False
     config = ckpt.get("config")
+    if isinstance(config, PickledConfig):
+        config = config.get()
+        if config is None:
+            raise CheckpointError("its pickled ConfigParser holds no '_config' dict")
     if isinstance(config, dict):
         if isinstance(config.get("model"), dict):
             return dict(config["model"]), False
@@ -70,7 +123,7 @@ def _config_of(ckpt: dict) -> tuple[dict, bool]:
                 args = {**{k: v for k, v in args.items() if k != "unet_kwargs"}, **args["unet_kwargs"]}
             return args, True
     if config is not None and not isinstance(config, dict):
-        raise CheckpointError("its 'config' is not a plain dict (convert it: store config['arch']['args'] as a dict)")
+        raise CheckpointError(f"its 'config' is a {type(config).__name__}, not a dict or ConfigParser")
     return {}, False
 
 
@@ -95,19 +148,20 @@ def load_checkpoint(path, method: str | None = None, device="cpu") -> LoadedMode
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such file")
-    try:
-        ckpt = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - corrupt file, or pickled code refused by weights_only
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path}: cannot be loaded safely ({first[:200]})") from None
+    ckpt = safe_load(path)
     if not isinstance(ckpt, dict):
         raise CheckpointError(f"{path}: expected a dict, found {type(ckpt).__name__}")
     if "state_dict" in ckpt:
         state = ckpt["state_dict"]
         arch = ckpt.get("arch")
-        config, minimal = _config_of(ckpt)
-        if isinstance(ckpt.get("config"), dict) and isinstance(ckpt["config"].get("arch"), dict):
-            arch = arch if isinstance(arch, str) else ckpt["config"]["arch"].get("type")
+        try:
+            config, minimal = _config_of(ckpt)
+        except CheckpointError as exc:
+            raise CheckpointError(f"{path}: {exc}") from None
+        cfg = ckpt.get("config")
+        cfg = cfg.get() if isinstance(cfg, PickledConfig) else cfg
+        if isinstance(cfg, dict) and isinstance(cfg.get("arch"), dict):
+            arch = arch if isinstance(arch, str) else cfg["arch"].get("type")
     elif ckpt and all(isinstance(v, torch.Tensor) for v in ckpt.values()):
         if method is None:
             raise CheckpointError(f"{path}: a bare state dict; name the method to load it")

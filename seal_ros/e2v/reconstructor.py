@@ -2,15 +2,23 @@
 
 ``Reconstructor(method, width, height, device, checkpoint)`` keeps the
 recurrent state of one stream. ``process(events, t_end_ns)`` consumes the
-events of a window and returns the picture at ``t_end_ns``. The state is
-reset on request (``reset()``) and on a time jump: events earlier than the
-last seen time by more than ``jump_back_s`` (every method), or later by more
-than ``reset_gap_s`` (learned methods; the filters decay across gaps by
+events of a window and returns the picture at ``t_end_ns``.
+
+* ``hpf`` / ``cf``: the reference high-pass / complementary filters and their
+  displays (:mod:`seal_ros.e2v.filters`); ``cf`` takes frames (``add_frame``).
+* networks: the window's rpg_e2vid voxel grid (5 bins; normalised when the
+  method is), padded to the model's stride (``padding``: rpg's ``reflect`` by
+  default, EVREAL's ``zero``), run with the carried state, shown with rpg's
+  display (:class:`~seal_ros.e2v.display.RpgDisplay`: unsharp mask, then
+  rescaling, ``auto_hdr`` off by default), cropped. An empty window runs the
+  network on a zero voxel grid, as EVREAL does.
+
+The state is reset on request (``reset()``) and on a time jump: events earlier
+than the last seen time by more than ``jump_back_s`` (every method), or later
+by more than ``reset_gap_s`` (networks; the filters decay across gaps by
 themselves).
 """
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -18,13 +26,18 @@ from seal_ros.events.representations import voxel_grid
 from seal_ros.events.types import EventArray
 
 from .checkpoint import CheckpointError, load_checkpoint
-from .display import Display
-from .hpf import DEFAULT_BETA, DEFAULT_CONTRAST, DEFAULT_CUTOFF_HZ, HighPassFilter
+from .display import UNSHARP_AMOUNT, RpgDisplay
+from .filters import (
+    CF_CUTOFF_HZ, CONTRAST, HPF_BETA, HPF_CUTOFF_HZ, CfDisplay, ComplementaryFilter, HighPassFilter, HpfDisplay,
+)
+from .network import PADDING_MODES, NetworkRunner  # noqa: F401 - PADDING_MODES re-exported for callers
 from .networks import METHODS
 
+FILTERS = ("hpf", "cf")
 LEARNED = tuple(METHODS)
-ALL_METHODS = ("hpf",) + LEARNED
+ALL_METHODS = FILTERS + LEARNED
 DEVICES = ("cpu", "cuda", "auto")
+DEFAULT_CUTOFF_HZ = {"hpf": HPF_CUTOFF_HZ, "cf": CF_CUTOFF_HZ}
 
 
 def resolve_device(device: str) -> str:
@@ -41,9 +54,10 @@ def resolve_device(device: str) -> str:
 
 class Reconstructor:
     def __init__(self, method: str, width: int, height: int, device: str = "cpu", checkpoint=None, *,
-                 model=None, normalize=None, cutoff_hz: float = DEFAULT_CUTOFF_HZ, beta: float = DEFAULT_BETA,
-                 c_pos: float = DEFAULT_CONTRAST, c_neg: float = DEFAULT_CONTRAST, display: Display | None = None,
-                 unsharp_amount: float | None = None, reset_gap_s: float = 1.0, jump_back_s: float = 0.01):
+                 model=None, normalize=None, cutoff_hz: float | None = None, beta: float = HPF_BETA,
+                 c_pos: float = CONTRAST, c_neg: float = CONTRAST, init_from_frame: bool = False,
+                 unsharp_amount: float | None = None, auto_hdr: bool = False, padding: str = "reflect",
+                 reset_gap_s: float = 1.0, jump_back_s: float = 0.01):
         if method not in ALL_METHODS:
             raise ValueError(f"method must be one of {ALL_METHODS}, not {method!r}")
         if width <= 0 or height <= 0:
@@ -55,12 +69,14 @@ class Reconstructor:
         self.last_t = None
         self.last_intensity = None  # float32 [0, 1], H x W: the latest picture before quantisation
         self.model = None
-        if method == "hpf":
-            self.filter = HighPassFilter(width, height, cutoff_hz, beta, c_pos, c_neg)
-            amount = 0.0 if unsharp_amount is None else unsharp_amount
-            # neutral grey is exp(0) = 1; keep at least +-2 contrast steps in range
-            half = math.exp(2 * max(c_pos, c_neg)) - 1.0
-            self.display = display or Display("percentile", unsharp_amount=amount, center=1.0, min_half_span=half)
+        if method in FILTERS:
+            cutoff = DEFAULT_CUTOFF_HZ[method] if cutoff_hz is None else float(cutoff_hz)
+            if method == "hpf":
+                self.filter = HighPassFilter(width, height, cutoff, beta, c_pos, c_neg)
+                self.display = HpfDisplay()
+            else:
+                self.filter = ComplementaryFilter(width, height, cutoff, c_pos, c_neg, init_from_frame)
+                self.display = CfDisplay()
             self.device = "cpu"
             return
         import torch
@@ -73,14 +89,25 @@ class Reconstructor:
             model, default_norm = loaded.model, loaded.normalize
         else:
             default_norm = METHODS[method][2]
-        self.model = model.to(self.device).eval()
+        self.net = NetworkRunner(model, width, height, self.device, padding)
+        self.model = self.net.model
         self.normalize = default_norm if normalize is None else bool(normalize)
-        self.num_bins = int(getattr(model, "num_bins", 5))
-        self.multiple = 2 ** int(getattr(model, "num_encoders", 0))
-        self.states = None
+        self.num_bins = self.net.num_bins
         self._torch = torch
-        amount = 0.3 if unsharp_amount is None else unsharp_amount
-        self.display = display or Display("auto_hdr", unsharp_amount=amount)
+        amount = UNSHARP_AMOUNT if unsharp_amount is None else unsharp_amount
+        self.display = RpgDisplay(unsharp_amount=amount, auto_hdr=auto_hdr)
+
+    @property
+    def states(self):
+        return self.net.states if self.model is not None else None
+
+    @property
+    def counters(self) -> dict:
+        """What the filters dropped, by reason (empty for networks): for diagnostics."""
+        if self.model is not None:
+            return {}
+        f = self.filter
+        return {"filter_events_outside": f.dropped, "filter_events_on_border": f.border, "filter_resets": f.resets}
 
     # ------------------------------------------------------------------
     def reset(self) -> None:
@@ -92,16 +119,16 @@ class Reconstructor:
         if self.model is None:
             self.filter.reset()
         else:
-            self.states = None
+            self.net.reset()
 
     def add_frame(self, t_ns: int, image: np.ndarray) -> bool:
-        """Feed an intensity frame: the high-pass filter becomes the complementary filter.
+        """Feed an intensity frame to the complementary filter.
 
         Returns False when the method does not use frames; raises ValueError on a wrong size.
         """
         if image.shape != (self.height, self.width):
             raise ValueError(f"frame is {image.shape[1]}x{image.shape[0]}, the sensor is {self.width}x{self.height}")
-        if self.model is not None:
+        if self.method != "cf":
             return False
         self.filter.add_frame(int(t_ns), image)
         return True
@@ -123,28 +150,19 @@ class Reconstructor:
             t_end_ns = self.last_t if self.last_t is not None else 0
         if self.model is None:
             self.filter.process(events)
-            intensity = self.display.normalize(self.filter.image(int(t_end_ns)))
+            img = self.display(self.filter.log_image(int(t_end_ns), copy=False), int(t_end_ns))
+            self.last_intensity = img.astype(np.float32) / 255.0
         else:
-            intensity = self._network(events)
+            img = self._network(events)
         self.last_t = int(t_end_ns) if self.last_t is None else max(self.last_t, int(t_end_ns))
-        self.last_intensity = intensity
-        return self.display.to_uint8(intensity) if self.model is None else self.display(intensity)
+        return img
 
     def _network(self, events: EventArray) -> np.ndarray:
-        torch = self._torch
-        if not len(events) and self.last_intensity is not None:
-            return self.last_intensity
         inside = (events.x < self.width) & (events.y < self.height)
         if not inside.all():
             events = events[inside]
         grid = voxel_grid(events, self.num_bins, self.width, self.height, normalize=self.normalize)
-        x = torch.from_numpy(grid)[None].to(self.device)
-        ph = (-self.height) % self.multiple
-        pw = (-self.width) % self.multiple
-        top, left = ph // 2, pw // 2
-        if ph or pw:
-            x = torch.nn.functional.pad(x, (left, pw - left, top, ph - top), mode="reflect")
-        with torch.no_grad():
-            out, self.states = self.model(x, self.states)
-        img = out[0, 0, top:top + self.height, left:left + self.width]
-        return img.clamp(0.0, 1.0).float().cpu().numpy()
+        out = self.net(self._torch.from_numpy(grid)[None].to(self.device))
+        crop = self.net.padding.crop
+        self.last_intensity = crop(out)[0, 0].clamp(0.0, 1.0).float().cpu().numpy()
+        return crop(self.display(out))[0, 0].cpu().numpy()

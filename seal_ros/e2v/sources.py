@@ -2,7 +2,8 @@
 
 A rosbag2 bag (directory or .mcap/.db3) is decoded packet by packet with
 :class:`~seal_ros.events.stream.EventStream`; an AEDAT4 file is read whole
-with :func:`~seal_ros.io.aedat.read_aedat4` and cut into chunks.
+with :func:`~seal_ros.io.aedat.read_aedat4` and cut into chunks; a folder in
+EVREAL's layout is read with :func:`~seal_ros.io.evreal.read_evreal`.
 """
 from __future__ import annotations
 
@@ -52,6 +53,22 @@ def _from_aedat(path: Path, chunk_events: int) -> Recording:
     return Recording(rec.width, rec.height, chunks, [(f.t_ns, f.image) for f in rec.frames], "aedat4")
 
 
+def _from_evreal(path: Path, chunk_events: int) -> Recording:
+    from seal_ros.io.evreal import EvrealError, read_evreal
+
+    try:
+        rec = read_evreal(path)
+    except EvrealError as exc:
+        raise SourceError(str(exc)) from None
+
+    def chunks():
+        for ev in rec.chunks(chunk_events):
+            yield ev, 0
+
+    frames = [(int(t), rec.frame(k)) for k, t in enumerate(rec.frame_ts_ns)]
+    return Recording(rec.width, rec.height, chunks, frames, "evreal")
+
+
 def _from_bag(path: Path, topic, image_topic) -> Recording:
     from seal_ros.events.stream import EventStream
     from seal_ros.io.bags import BagError, BagReader
@@ -91,4 +108,8 @@ def open_recording(path, topic=None, image_topic=None, chunk_events: int = 20000
         raise SourceError(f"{path}: no such file or directory")
     if path.is_file() and path.suffix.lower() in (".aedat4", ".aedat"):
         return _from_aedat(path, chunk_events)
+    from seal_ros.io.evreal import is_evreal
+
+    if is_evreal(path):
+        return _from_evreal(path, chunk_events)
     return _from_bag(path, topic, image_topic)

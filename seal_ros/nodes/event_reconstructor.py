@@ -14,7 +14,7 @@ import time
 
 from rclpy.node import Node
 
-from seal_ros.e2v.reconstructor import ALL_METHODS, DEVICES, Reconstructor
+from seal_ros.e2v.reconstructor import ALL_METHODS, DEVICES, PADDING_MODES, Reconstructor
 from seal_ros.events.source import PROBLEM_COUNTERS as INGEST_PROBLEMS, WINDOW_MODES, WindowSource
 from seal_ros.events.types import EventArray
 from seal_ros.nodes.common import (
@@ -26,7 +26,7 @@ from seal_ros.nodes.params import Param, ParamSet
 
 # Keys of _diag_values() that count lost, refused or discontinuous data.
 PROBLEM_COUNTERS = INGEST_PROBLEMS + ("dropped_no_reconstructor", "frames_rejected", "method_failures",
-                                      "internal_errors")
+                                      "internal_errors", "filter_events_outside")
 
 PARAMS = [
     Param("events_topic", "event_camera/events", "EventPacket topic to reconstruct (relative: moves with the "
@@ -38,16 +38,25 @@ PARAMS = [
     Param("window_duration_ms", 33.3, "Window length in duration mode (ms).", range=(0.1, 10000.0)),
     Param("window_events", 30000, "Events per window in count mode (E2VID uses 0.35 * width * height).",
           range=(1, 100_000_000)),
-    Param("method", "hpf", "Reconstruction method; learned ones need a checkpoint. Changeable at run time; "
-          "if the network cannot be loaded the node says so and runs on hpf.", choices=ALL_METHODS),
+    Param("method", "hpf", "Reconstruction method: hpf (high-pass filter), cf (complementary filter, needs "
+          "~/frames), or a network (needs a checkpoint). Changeable at run time; if the network cannot be loaded "
+          "the node says so and runs on hpf.", choices=ALL_METHODS),
     Param("device", "cpu", "Torch device for learned methods.", choices=DEVICES),
-    Param("checkpoint", "", "Weights file for learned methods (rpg_e2vid / EVREAL layout).", path=True),
-    Param("cutoff_hz", 0.5, "High-pass filter cutoff frequency (Hz); alpha = 2 pi cutoff.", range=(0.0, 1000.0)),
-    Param("beta", 0.06, "High-pass filter decay applied at every event.", range=(0.0, 10.0)),
+    Param("checkpoint", "", "Weights file for learned methods, as published (rpg_e2vid / EVREAL layouts).", path=True),
+    Param("cutoff_hz", -1.0, "Filter cutoff frequency (Hz), alpha = 2 pi cutoff; -1: the reference default "
+          "(0.06 hpf, 0.5 cf).", range=(-1.0, 1000.0)),
+    Param("beta", 0.06, "hpf: per-event decay (the reference's Cutoff_frequency_per_event_component).",
+          range=(0.0, 10.0)),
     Param("contrast_pos", 0.1, "Contrast threshold c+ of ON events (log intensity).", range=(0.001, 10.0)),
     Param("contrast_neg", 0.1, "Contrast threshold c- of OFF events (log intensity).", range=(0.001, 10.0)),
-    Param("unsharp_amount", -1.0, "Unsharp-mask amount (-1: method default, 0 for hpf, 0.3 for networks).",
-          range=(-1.0, 5.0)),
+    Param("cf_init_from_frame", False, "cf: start from the first frame instead of 0 (a seal_ros option: no "
+          "fade-in from black; the reference starts at 0)."),
+    Param("unsharp_amount", -1.0, "Networks: rpg_e2vid's unsharp-mask amount, applied before rescaling "
+          "(-1: rpg's 0.3; 0: off).", range=(-1.0, 5.0)),
+    Param("auto_hdr", False, "Networks: rpg_e2vid's auto-HDR intensity range (off: [0, 1] maps to 0..255, as rpg "
+          "by default)."),
+    Param("padding", "reflect", "Networks: pad inputs to the stride by reflection (rpg_e2vid) or zeros (EVREAL).",
+          choices=PADDING_MODES),
     Param("reset_gap_s", 1.0, "A gap in event time longer than this resets a network's state (s).",
           range=(0.001, 3600.0)),
     Param("publish_on_idle", False, "With no events for idle_timeout_s, keep publishing the decayed image "
@@ -59,7 +68,7 @@ PARAMS = [
     topic_timeout_param("The events topic"),
 ]
 REBUILD = {"method", "device", "checkpoint", "cutoff_hz", "beta", "contrast_pos", "contrast_neg",
-           "unsharp_amount", "reset_gap_s"}
+           "cf_init_from_frame", "unsharp_amount", "auto_hdr", "padding", "reset_gap_s"}
 REWINDOW = {"window_mode", "window_duration_ms", "window_events", "max_window_events", "rate_hz"}
 
 
@@ -76,8 +85,8 @@ class EventReconstructorNode(Node):
         self.active_method = "hpf"
         self.size = None
         self._frame_id = "event_camera"
-        self.counts = dict(windows_out=0, images_published=0, frames_in=0, frames_rejected=0, method_failures=0,
-                           dropped_no_reconstructor=0, internal_errors=0)
+        self.counts = dict(windows_out=0, images_published=0, frames_in=0, frames_rejected=0, frames_before_events=0,
+                           method_failures=0, dropped_no_reconstructor=0, internal_errors=0)
         self._latency_sum = 0.0
         self._latency_n = 0
         self._latency_max = 0.0
@@ -118,8 +127,10 @@ class EventReconstructorNode(Node):
         p = self.params
         width, height = self.size
         unsharp = None if p["unsharp_amount"] < 0 else p["unsharp_amount"]
-        kw = dict(cutoff_hz=p["cutoff_hz"], beta=p["beta"], c_pos=p["contrast_pos"], c_neg=p["contrast_neg"],
-                  unsharp_amount=unsharp, reset_gap_s=p["reset_gap_s"])
+        cutoff = None if p["cutoff_hz"] < 0 else p["cutoff_hz"]
+        kw = dict(cutoff_hz=cutoff, beta=p["beta"], c_pos=p["contrast_pos"], c_neg=p["contrast_neg"],
+                  init_from_frame=p["cf_init_from_frame"], unsharp_amount=unsharp, auto_hdr=p["auto_hdr"],
+                  padding=p["padding"], reset_gap_s=p["reset_gap_s"])
         self.recon = None
         try:
             self.recon = Reconstructor(p["method"], width, height, p["device"], p["checkpoint"] or None, **kw)
@@ -179,11 +190,11 @@ class EventReconstructorNode(Node):
 
         with self._lock:
             self.counts["frames_in"] += 1
-            if self.recon is None:
-                return  # no sensor size yet
             t = self.source.mapper.to_sensor(stamp_to_ns(msg.header.stamp))
-            if t is None:
-                return  # no clock offset yet: the frame cannot be placed among the events
+            if self.recon is None or t is None:
+                # no window yet (no sensor size) or no clock offset: it cannot be placed among the events
+                self.counts["frames_before_events"] += 1
+                return
             try:
                 img = image_msg_to_array(msg)
                 if img.ndim == 3:
@@ -244,6 +255,8 @@ class EventReconstructorNode(Node):
         with self._lock:
             v = self.source.counters()
             v.update(self.counts)
+            v.update(self.recon.counters if self.recon is not None else {})
+            v.setdefault("filter_events_outside", 0)
             v.update(method=self.params["method"], active_method=self.active_method,
                      device=getattr(self.recon, "device", "-"), resets=getattr(self.recon, "resets", 0),
                      latency_ms_mean=round(1000 * self._latency_sum / self._latency_n, 3) if self._latency_n else 0,

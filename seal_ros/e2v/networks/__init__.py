@@ -25,6 +25,10 @@ METHODS = {
     "e2vid_plus": ("E2VIDRecurrent", dict(num_bins=5, base_num_channels=32, num_encoders=3, num_residual_blocks=2,
                                           recurrent_block_type="convlstm", use_upsample_conv=True, norm=None,
                                           final_activation="none"), False),
+    # SSL-E2VID (Paredes-Valles & de Croon, CVPR 2021): E2VID+'s architecture, published as a bare state dict
+    "ssl_e2vid": ("E2VIDRecurrent", dict(num_bins=5, base_num_channels=32, num_encoders=3, num_residual_blocks=2,
+                                         recurrent_block_type="convlstm", use_upsample_conv=True, norm=None,
+                                         kernel_size=5, final_activation="none"), False),
     "semantic_e2vid": ("SemanticE2VID", dict(num_bins=5, base_num_channels=32, num_encoders=3), True),
 }
 

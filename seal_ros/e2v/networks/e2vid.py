@@ -81,11 +81,13 @@ class E2VIDRecurrent(nn.Module):
     """E2VID / E2VID+ with the published ``unetrecurrent.*`` layout.
 
     ``final_activation``: 'sigmoid' (E2VID, rpg_e2vid default) or 'none' (E2VID+).
+    ``num_output_channels`` > 1 (event_cnn_minimal's image + flow heads): the
+    image is channel 0, as EVREAL takes it.
     """
 
     def __init__(self, num_bins=5, base_num_channels=32, num_encoders=4, num_residual_blocks=2, skip_type="sum",
                  recurrent_block_type="convlstm", norm=None, use_upsample_conv=True, kernel_size=5,
-                 channel_multiplier=2, final_activation="sigmoid", **_unused):
+                 channel_multiplier=2, final_activation="sigmoid", num_output_channels=1, **_unused):
         super().__init__()
         self.num_bins = int(num_bins)
         self.num_encoders = int(num_encoders)
@@ -93,7 +95,8 @@ class E2VIDRecurrent(nn.Module):
                            num_encoders=self.num_encoders, num_residual_blocks=int(num_residual_blocks),
                            skip_type=skip_type, recurrent_block_type=recurrent_block_type, norm=norm,
                            use_upsample_conv=bool(use_upsample_conv), kernel_size=int(kernel_size),
-                           channel_multiplier=channel_multiplier, final_activation=final_activation)
+                           channel_multiplier=channel_multiplier, final_activation=final_activation,
+                           num_output_channels=int(num_output_channels))
         self.unetrecurrent = UNetRecurrent(**self.config)
 
     def forward(self, x, states=None):

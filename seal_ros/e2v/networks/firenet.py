@@ -66,21 +66,25 @@ class _UNetFire(nn.Module):
 
 
 class FireNet(nn.Module):
-    """Original FireNet layout (``net.*`` keys); config keys as in the published checkpoints."""
+    """Original FireNet layout (``net.*`` keys); config keys as in the published checkpoints.
 
-    num_encoders = 0  # no downsampling: no padding needed
+    ``num_encoders`` only sets how far inputs are padded (FireNet does not
+    downsample): the legacy ``BaseE2VID`` that rpg_e2vid's FireNet and EVREAL's
+    ``FireNet_legacy`` inherit falls back to 4 when the config has none.
+    """
 
     def __init__(self, num_bins=5, base_num_channels=16, kernel_size=3, num_residual_blocks=2,
                  recurrent_block_type="convgru", recurrent_blocks=None, norm=None, skip_type="sum", head_skip=None,
-                 **_unused):
+                 num_encoders=4, **_unused):
         super().__init__()
+        self.num_encoders = int(num_encoders)
         recurrent_blocks = recurrent_blocks if recurrent_blocks is not None else {"resblock": [0]}
         head_skip = (skip_type == "concat") if head_skip is None else bool(head_skip)
         self.num_bins = int(num_bins)
         self.config = dict(num_bins=self.num_bins, base_num_channels=int(base_num_channels),
                            kernel_size=int(kernel_size), num_residual_blocks=int(num_residual_blocks),
                            recurrent_block_type=str(recurrent_block_type), recurrent_blocks=recurrent_blocks,
-                           norm=norm, skip_type=skip_type, head_skip=head_skip)
+                           norm=norm, skip_type=skip_type, head_skip=head_skip, num_encoders=self.num_encoders)
         self.net = _UNetFire(self.num_bins, int(base_num_channels), int(num_residual_blocks), int(kernel_size),
                              str(recurrent_block_type), recurrent_blocks.get("resblock", []), norm, skip_type,
                              head_skip)
@@ -90,7 +94,7 @@ class FireNet(nn.Module):
 
 
 class FireNetFlat(nn.Module):
-    """Refactored FireNet layout (``head``, ``G1``, ``R1``, ``G2``, ``R2``, ``pred``)."""
+    """Refactored FireNet layout (``head``, ``G1``, ``R1``, ``G2``, ``R2``, ``pred``); no padding (EVREAL: 0 encoders)."""
 
     num_encoders = 0
 

@@ -116,11 +116,12 @@ class BagRecording(Recording):
             from seal_ros.events.stream import EventStream
 
             stream = EventStream()
-            for pkt in self._packets():
-                d = stream.push(pkt)
-                yield from split_chunk(d.events, d.triggers, d.lost_packets, n)
+            try:
+                for pkt in self._packets():
+                    d = stream.push(pkt)
+                    yield from split_chunk(d.events, d.triggers, d.lost_packets, n)
+            finally:  # also when the reader stops early
                 self.stats = stream.stats
-            self.stats = stream.stats
             return
         messages = 0
         try:

@@ -147,14 +147,14 @@ class RawRecording(Recording):
 
         stream = EventStream()
         self.stats = {}
-        for pkt in self.packets():
-            d = stream.push(pkt)
-            if d.error:
-                raise RecordingError(f"{self.path}: {d.error}")
-            yield from split_chunk(d.events, d.triggers, 0, self.options.chunk_events)
+        try:
+            for pkt in self.packets():
+                d = stream.push(pkt)
+                if d.error:
+                    raise RecordingError(f"{self.path}: {d.error}")
+                yield from split_chunk(d.events, d.triggers, 0, self.options.chunk_events)
+        finally:  # also when the reader stops early
             self.stats.update(stream.stats)
-        self.stats.update(stream.stats)
-        self.stats["packets"] = stream.stats["packets"]
 
 
 def _detect(path: Path, head) -> bool:

@@ -96,7 +96,8 @@ def expelliarmus_chunks(path: Path, encoding: str, chunk_events: int):
         with _quiet_stderr():
             w = Wizard(encoding=encoding, fpath=str(path), chunk_size=chunk_events)
             parts = list(w.read_chunk())
-        return sum(len(p) for p in parts), np.concatenate([p["x"] for p in parts]), np.concatenate([p["p"] for p in parts])
+        x, p = (np.concatenate([a[k] for a in parts]) for k in ("x", "p"))
+        return sum(len(a) for a in parts), x, p
     return run
 
 

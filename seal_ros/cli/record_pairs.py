@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from seal_ros.cli import CliError
-from seal_ros.cli._recording import open_input
+from seal_ros.cli._recording import add_input_options, open_input
 
 
 def register(subparsers) -> None:
@@ -22,11 +22,7 @@ def register(subparsers) -> None:
     p.add_argument("events", metavar="EVENT_SOURCE", help="recording with events (bag, RAW, events.h5, text, ...)")
     p.add_argument("images", metavar="IMAGE_SOURCE", help="recording with frames (may be the same)")
     p.add_argument("--out", required=True, help="dataset directory to create (must not exist or be empty)")
-    p.add_argument("--events-topic", dest="topic", default=None, help="events topic of a bag (default: the first one)")
-    p.add_argument("--image-topic", default=None, help="sensor_msgs/Image topic (default: the only/first one)")
-    p.add_argument("--width", type=int, default=None, help="sensor width, where the recording does not say it")
-    p.add_argument("--height", type=int, default=None, help="sensor height, where the recording does not say it")
-    p.add_argument("--time-unit", default="auto", choices=("auto", "s", "us", "ns"), help="times of a text file")
+    add_input_options(p, topic_flags=("--events-topic", "--topic"))
     p.add_argument("--window-ms", type=float, default=50.0, help="window before each image stamp (default 50)")
     p.add_argument("--offset-ms", type=float, default=0.0, help="added to both window ends (default 0)")
     p.add_argument("--no-exposure", action="store_true", help="ignore exposure intervals, always use the window")

@@ -152,7 +152,8 @@ class _Bag:
             yield t_ns, self.deserialize(raw, mtype, topic)
 
     def event_packets(self, topic: Optional[str] = None) -> Iterator[EventPacket]:
-        """The EventPackets of ``topic`` (``event_camera_msgs/EventPacket`` or legacy ``event_array_msgs/EventArray``)."""
+        """The EventPackets of ``topic`` (``event_camera_msgs/EventPacket`` or the legacy
+        ``event_array_msgs/EventArray``)."""
         topic = self.topic_of_type(em.PACKET_TYPES, topic)
         for _, msg in self.messages(topic):
             yield EventPacket.from_msg(msg)

@@ -15,6 +15,7 @@ of an encoding without trigger words are counted as ``triggers_not_encoded``.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from seal_ros.events.types import EventArray, TriggerArray
 
@@ -67,6 +68,41 @@ class Encoder:
     def _encode(self, events: EventArray, triggers: TriggerArray):
         """-> (payload, time_base, events written, triggers written)."""
         raise NotImplementedError
+
+
+@njit(cache=True, nogil=True)
+def write_run(c, pos, r, pol, out, k, single, base, vec_big, big, vec_small, small):
+    """Words for the run ``c[pos:r]`` (one time, one row or column, one polarity, rising coordinates).
+
+    Three or more events within ``big`` coordinates become a vector: ``base | pol << 11 | c``,
+    then masks (``vec_small`` when the rest fits ``small`` coordinates, else ``vec_big``, the
+    decoder's base moving by that many), while events fall in the next window; everything
+    else ``single | pol << 11 | c``. Returns the next free index of ``out``."""
+    while pos < r:
+        q = pos
+        while q < r and c[q] < c[pos] + big:
+            q += 1
+        if q - pos < 3:
+            out[k] = single | (pol << 11) | c[pos]
+            k += 1
+            pos += 1
+            continue
+        b = c[pos]
+        out[k] = base | (pol << 11) | b
+        k += 1
+        while pos < r and c[pos] < b + big:
+            mask = 0
+            while pos < r and c[pos] < b + big:
+                mask |= 1 << (c[pos] - b)
+                pos += 1
+            if mask < (1 << small):
+                out[k] = vec_small | mask
+                b += small
+            else:
+                out[k] = vec_big | mask
+                b += big
+            k += 1
+    return k
 
 
 def first_time(events: EventArray, triggers: TriggerArray):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from .base import StreamTimeEncoder
+from .base import StreamTimeEncoder, write_run
 
 PERIOD_BITS = 24
 
@@ -87,31 +87,7 @@ def evt3_encode_kernel(x, y, p, t, tt, te, ti, base_us, st, out):
         r = i + 1
         while r < n and t[r] == t[i] and y[r] == cy and p[r] == pol and x[r] > x[r - 1]:
             r += 1
-        pos = i
-        while pos < r:
-            q = pos
-            while q < r and x[q] < x[pos] + 12:
-                q += 1
-            if q - pos < 3:
-                out[k] = 0x2000 | (pol << 11) | x[pos]
-                k += 1
-                pos += 1
-                continue
-            bx = x[pos]
-            out[k] = 0x3000 | (pol << 11) | bx
-            k += 1
-            while pos < r and x[pos] < bx + 12:
-                mask = 0
-                while pos < r and x[pos] < bx + 12:
-                    mask |= 1 << (x[pos] - bx)
-                    pos += 1
-                if mask < 256:
-                    out[k] = 0x5000 | mask
-                    bx += 8
-                else:
-                    out[k] = 0x4000 | mask
-                    bx += 12
-                k += 1
+        k = write_run(x, i, r, pol, out, k, 0x2000, 0x3000, 0x4000, 12, 0x5000, 8)
         n_ev += r - i
         i = r
     return k, n_ev, n_tr

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .base import Encoder, relative_us
+from .base import Encoder, relative_us, write_run
 
 MAX_DT_US = (1 << 24) - 1
 
@@ -48,27 +48,7 @@ def libcaer_cmp_encode_kernel(x, y, p, dt, out):
         r = i + 1
         while r < n and dt[r] == dt[i] and x[r] == cx and p[r] == pol and y[r] > y[r - 1]:
             r += 1
-        pos = i
-        while pos < r:
-            q = pos
-            while q < r and y[q] < y[pos] + 8:
-                q += 1
-            if q - pos < 3:
-                out[k] = 0x3000 | (pol << 11) | y[pos]
-                k += 1
-                pos += 1
-                continue
-            by = y[pos]
-            out[k] = 0x4000 | (pol << 11) | by
-            k += 1
-            while pos < r and y[pos] < by + 8:
-                mask = 0
-                while pos < r and y[pos] < by + 8:
-                    mask |= 1 << (y[pos] - by)
-                    pos += 1
-                out[k] = 0x5000 | mask
-                k += 1
-                by += 8
+        k = write_run(y, i, r, pol, out, k, 0x3000, 0x4000, 0x5000, 8, 0x5000, 8)
         n_ev += r - i
         i = r
     return k, n_ev

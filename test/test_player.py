@@ -13,11 +13,16 @@ from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile
 from recording_fixtures import RAW_EVT3, bag_events, raw_body, read_all, same_events, write_packet_bag
 
 from seal_ros.events.stream import EventStream
 from seal_ros.events.types import EventArray
-from seal_ros.nodes.common import EVENTS_QOS, SENSOR_QOS, packet_from_msg, stamp_to_ns
+from seal_ros.nodes.common import EVENTS_QOS, RESULT_QOS, packet_from_msg, stamp_to_ns
+
+# a reliable reader, as ros2 topic echo has: the player's default reliable outputs lose nothing
+RELIABLE = QoSProfile(history=EVENTS_QOS.history, depth=1000, reliability=RESULT_QOS.reliability,
+                      durability=EVENTS_QOS.durability)
 
 
 def play(ros_context, recording, expect_frames=0, **params):
@@ -32,10 +37,11 @@ def play(ros_context, recording, expect_frames=0, **params):
     try:
         sub = Node("player_test_sub", context=ctx2)
         got, images = [], []
-        sub.create_subscription(EventPacket, "/t/events", got.append, EVENTS_QOS)
-        sub.create_subscription(Image, "/t/image", images.append, SENSOR_QOS)
+        sub.create_subscription(EventPacket, "/t/events", got.append, RELIABLE)
+        sub.create_subscription(Image, "/t/image", images.append, RELIABLE)
         over = [Parameter("bag", value=str(recording)), Parameter("topic", value="/t/events"),
-                Parameter("image_topic", value="/t/image"), Parameter("start_delay_s", value=2.0)]
+                Parameter("image_topic", value="/t/image"), Parameter("wait_for_subscribers", value=1),
+                Parameter("start_delay_s", value=0.5)]
         over += [Parameter(k, value=v) for k, v in params.items()]
         player = BagPlayerNode(context=ros_context, parameter_overrides=over)
         ex1, ex2 = SingleThreadedExecutor(context=ros_context), SingleThreadedExecutor(context=ctx2)

@@ -36,9 +36,14 @@ PARAMS = [
           read_only=True),
     Param("stamps", "recorded", "Header stamps: the recording's clock, or ROS time from the start of playback.",
           choices=("recorded", "now"), read_only=True),
+    Param("reliability", "reliable", "QoS reliability of the outputs (reliable also serves best-effort "
+          "subscribers, such as the nodes').", choices=("reliable", "best_effort"), read_only=True),
+    Param("wait_for_subscribers", 0, "Before start_delay_s, wait until this many subscribers match the events "
+          "topic (at most 60 s).", range=(0, 100), read_only=True),
     Param("rate", 1.0, "Playback speed factor (1.0 = real time).", range=(0.01, 100.0)),
     Param("start_delay_s", 0.5, "Wait before the first packet (lets subscribers connect).", range=(0.0, 60.0)),
 ]
+WAIT_FOR_SUBSCRIBERS_S = 60.0
 PUBLISHED_KEEP = 1 << 20  # (stamp, wall time) pairs kept for latency measurements
 
 
@@ -75,12 +80,12 @@ class BagPlayerNode(Node):
         super().__init__("bag_player", **kwargs)
         self.params = ParamSet(self, PARAMS)
         self.rec = self._open()
-        self.pub = self.create_publisher(event_packet_type(), self.params["topic"], EVENTS_QOS)
+        self.pub = self.create_publisher(event_packet_type(), self.params["topic"], self._qos(EVENTS_QOS))
         self.image_pub = None
         if self.rec.has_frames:
             from sensor_msgs.msg import Image
 
-            self.image_pub = self.create_publisher(Image, self.params["image_topic"], SENSOR_QOS)
+            self.image_pub = self.create_publisher(Image, self.params["image_topic"], self._qos(SENSOR_QOS))
         self.published: collections.deque = collections.deque(maxlen=PUBLISHED_KEEP)
         self.counts = {"packets": 0, "frames": 0, "bytes": 0}
         self.error = None
@@ -89,6 +94,25 @@ class BagPlayerNode(Node):
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._play, daemon=True)
         self._thread.start()
+
+    def _qos(self, base):
+        from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+        rel = ReliabilityPolicy.RELIABLE if self.params["reliability"] == "reliable" else ReliabilityPolicy.BEST_EFFORT
+        return QoSProfile(history=base.history, depth=base.depth, reliability=rel, durability=base.durability)
+
+    def _wait_for_subscribers(self) -> bool:
+        """False when stopped meanwhile."""
+        want = self.params["wait_for_subscribers"]
+        deadline = time.monotonic() + WAIT_FOR_SUBSCRIBERS_S
+        while self.pub.get_subscription_count() < want:
+            if time.monotonic() > deadline:
+                self.get_logger().warning(f"bag_player: {self.pub.get_subscription_count()} of {want} subscribers "
+                                          f"after {WAIT_FOR_SUBSCRIBERS_S:.0f} s; playing anyway")
+                break
+            if self._stop.wait(0.01):
+                return False
+        return True
 
     def _open(self):
         try:
@@ -117,7 +141,7 @@ class BagPlayerNode(Node):
 
     def _play(self):
         try:
-            if self._stop.wait(self.params["start_delay_s"]):
+            if not self._wait_for_subscribers() or self._stop.wait(self.params["start_delay_s"]):
                 return
             t0_rec = t0_wall = None
             for stamp, kind, item in self._timeline():

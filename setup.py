@@ -31,6 +31,7 @@ setup(
             "seal-ros-event-reconstructor = seal_ros.nodes.event_reconstructor:main",
             "seal-ros-seal-segmenter = seal_ros.nodes.seal_segmenter:main",
             "seal-ros-pair-recorder = seal_ros.nodes.pair_recorder:main",
+            "seal-ros-bag-player = seal_ros.nodes.player:main",
         ]
     },
 )

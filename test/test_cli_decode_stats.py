@@ -42,7 +42,7 @@ def _bag_with_unknown_type(path):
 
 def test_decode_stats_errors(tmp_path):
     cases = {}
-    cases["missing"] = (tmp_path / "nope", "no such bag")
+    cases["missing"] = (tmp_path / "nope", "no such file or directory")
     corrupt = tmp_path / "corrupt"
     shutil.copytree(EVT3_BAG, corrupt)
     (corrupt / "test_events_1.db3").write_bytes(b"not a database" * 100)

@@ -64,7 +64,7 @@ def test_missing_and_malformed_inputs(tmp_path, capsys):
 
 def test_usage_errors_are_one_line_too(capsys):
     line = one_line(cli(capsys, "decode-stats"), "decode-stats")
-    assert "required: bag" in line and "--help" in line
+    assert "required: input" in line and "--help" in line
     code, _, err = cli(capsys, "no-such-command")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "invalid choice: 'no-such-command'" in err
 

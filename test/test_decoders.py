@@ -15,7 +15,7 @@ def u16(words):
 
 
 def test_supported_encodings():
-    assert set(SUPPORTED_ENCODINGS) == {"evt3", "libcaer_cmp", "libcaer", "mono", "trigger"}
+    assert set(SUPPORTED_ENCODINGS) == {"evt3", "evt2", "libcaer_cmp", "libcaer", "mono", "trigger"}
 
 
 def test_evt3_vector():
@@ -104,7 +104,7 @@ def test_libcaer_mono_trigger_layouts():
     assert len(ev) == 0 and tr.edge.tolist() == [1, 0] and tr.id.tolist() == [3, 2] and tr.t.tolist() == [177, 105]
 
 
-@pytest.mark.parametrize("enc", ["evt3", "libcaer_cmp", "libcaer", "mono", "trigger"])
+@pytest.mark.parametrize("enc", ["evt3", "evt2", "libcaer_cmp", "libcaer", "mono", "trigger"])
 def test_bad_construction_and_partial_words(enc):
     for w, h in [(0, 10), (10, 0), (-1, 5), (10**9, 10)]:
         with pytest.raises(DecodeError):
@@ -119,8 +119,8 @@ def test_bad_construction_and_partial_words(enc):
 
 
 def test_unknown_encoding():
-    with pytest.raises(DecodeError, match="unsupported encoding 'evt2'"):
-        make_decoder("evt2", 10, 10)
+    with pytest.raises(DecodeError, match="unsupported encoding 'evt21'"):
+        make_decoder("evt21", 10, 10)
 
 
 def _decode_bag(path):
@@ -180,3 +180,48 @@ def test_input_forms_bytes_and_strided_arrays():
     for buf in (raw.tobytes(), bytearray(raw.tobytes()), np.repeat(raw, 2)[::2], np.array(words, np.uint16)):
         ev, _ = make_decoder("evt3", 640, 480).decode(buf, 0)
         assert ev.x.tolist() == [7] and ev.t.tolist() == [409605_000]
+
+
+def u32(words):
+    return np.array(words, "<u4").view(np.uint8)
+
+
+def cd2(p, t_low, x, y):
+    return (p << 28) | (t_low << 22) | (x << 11) | y
+
+
+def test_evt2_words_triggers_and_rollover():
+    """EVT 2.0 from Prophesee's word layout: CD y bits 0..10, x 11..21, t low 22..27; TIME_HIGH 28 bits."""
+    d = make_decoder("evt2", 640, 480)
+    max_th = (1 << 28) - 1
+    words = [
+        cd2(1, 5, 3, 4),                         # before any TIME_HIGH: no valid time, dropped
+        (8 << 28) | 100,                         # t = 100 << 6
+        cd2(1, 7, 639, 479), cd2(0, 9, 640, 0),  # ON at 6407 us; x = 640 is out of range
+        (10 << 28) | (33 << 22) | (17 << 8) | 1,  # trigger id 17, rising, t low 33
+        (14 << 28) | 123, (15 << 28) | 5,       # OTHERS, CONTINUED: no events
+        (3 << 28),                               # reserved: counted
+        (8 << 28) | 99,                          # a step back by one: no rollover
+        cd2(0, 0, 1, 2),
+        (8 << 28) | max_th, (8 << 28) | 2,       # wraps: one rollover
+        cd2(0, 63, 5, 6),
+    ]
+    ev, tr = d.decode(u32(words), 1000)
+    T_LOOP = 1 << 34
+    assert ev.x.tolist() == [639, 1, 5] and ev.y.tolist() == [479, 2, 6] and ev.p.tolist() == [1, 0, 0]
+    assert ev.t.tolist() == [1000 + (100 * 64 + 7) * 1000, 1000 + 99 * 64 * 1000,
+                             1000 + (T_LOOP + 2 * 64 + 63) * 1000]
+    assert tr.t.tolist() == [1000 + (100 * 64 + 33) * 1000] and tr.edge.tolist() == [1] and tr.id.tolist() == [17]
+    s = d.stats
+    assert (s["dropped_invalid_time"], s["dropped_out_of_range"], s["unknown_words"], s["rollovers"]) == (1, 1, 1, 1)
+    assert (s["on"], s["off"], s["triggers"], s["triggers_rising"]) == (1, 2, 1, 1)
+
+
+def test_evt2_state_carries_across_packets():
+    words = [(8 << 28) | 7, cd2(1, 1, 2, 3), (8 << 28) | 8, cd2(0, 2, 4, 5)]
+    for cut in range(len(words) + 1):
+        d = make_decoder("evt2", 64, 64)
+        a, _ = d.decode(u32(words[:cut]), 0)
+        b, _ = d.decode(u32(words[cut:]), 0)
+        ev = EventArray.concatenate([a, b])
+        assert ev.t.tolist() == [(7 * 64 + 1) * 1000, (8 * 64 + 2) * 1000], cut

@@ -52,7 +52,7 @@ def test_restart_resets_decoder_state():
 def test_bad_packets_are_counted_errors():
     s = EventStream()
     cases = [
-        pk(1, encoding="evt2"), pk(2, width=0), pk(3, height=0), pk(4, width=10**6),
+        pk(1, encoding="evt21"), pk(2, width=0), pk(3, height=0), pk(4, width=10**6),
         pk(5, time_base=-1), pk(6, time_base=1 << 63),
     ]
     for p in cases:

@@ -32,8 +32,8 @@ class CliError(Exception):
 # Argument names (dests) that hold paths in the subcommands; a new path argument
 # may also say so itself with ``type=path_arg`` (or ``type=Path``).
 PATH_DESTS = {"bag", "input", "output", "out", "dir", "data", "models_dir", "models", "checkpoint", "clip",
-              "config", "manifest", "json_out", "events", "images", "recording", "path"}
-OUTPUT_DESTS = {"out", "output", "json_out"}
+              "config", "manifest", "json_out", "events", "images", "recording", "path", "firenet", "classifier", "export_evreal"}
+OUTPUT_DESTS = {"out", "output", "json_out", "export_evreal"}
 _SPECIAL = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
             (stat.S_ISSOCK, "a socket"))
 
@@ -128,7 +128,10 @@ def _one_line(exc: BaseException) -> str:
 def main(argv=None) -> int:
     from seal_ros.deps import as_missing
 
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a bad argument (already said in one line): its status, returned
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     prefix = f"seal-ros {args.command}: error:"
     try:
         return int(args.func(args) or 0)

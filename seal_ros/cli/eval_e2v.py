@@ -3,10 +3,10 @@
 ``--protocol evreal`` (the only one, and the default) is EVREAL's ``std``
 evaluation step by step (:mod:`seal_ros.e2v.evreal`): its dataset layout, its
 windows, its warm-up item, its padding and normalisation per method, its
-metrics. INPUT is a folder in EVREAL's layout (read directly), a rosbag2 bag
-with an Image topic, or an AEDAT4 file with frames; the last two are first
-converted to that layout in memory exactly as EVREAL's ``tools/bag_to_npy.py``
-converts a bag (``--export-evreal DIR`` also writes it out, for EVREAL's own
+metrics. INPUT is a folder in EVREAL's layout (read directly) or any recording
+with intensity frames (bags with an Image topic, AEDAT4, DSEC events.h5 with
+images, ...: the recording registry), converted to that layout in memory
+exactly as EVREAL's ``tools/bag_to_npy.py`` converts a bag (``--export-evreal DIR`` also writes it out, for EVREAL's own
 ``eval.py``). Prints one JSON object: means and per-frame values.
 """
 from __future__ import annotations
@@ -17,28 +17,34 @@ from seal_ros.cli import CliError
 
 
 def load_sequence(args):
-    """The input as an :class:`~seal_ros.io.evreal.EvrealRecording`, and how many events fell outside the sensor."""
+    """The input as an :class:`~seal_ros.io.evreal.EvrealRecording`, and how many events fell outside the sensor.
+
+    Any recording the registry reads (:func:`seal_ros.io.recordings.open_recording`); an EVREAL folder is
+    used as it is, anything else is converted as ``bag_to_npy`` converts a bag."""
     import numpy as np
 
-    from seal_ros.e2v.sources import SourceError, open_recording
+    from seal_ros.cli._recording import open_input
     from seal_ros.events.types import EventArray
-    from seal_ros.io.evreal import EvrealError, is_evreal, read_evreal, to_evreal, write_evreal
+    from seal_ros.io.images import to_gray
+    from seal_ros.io.recordings import RecordingError
+    from seal_ros.io.evreal import to_evreal, write_evreal
 
+    rec = open_input(args.input, args)
+    if rec.format == "evreal-npy":
+        return rec.seq, 0
     try:
-        if is_evreal(args.input):
-            return read_evreal(args.input), 0
-        rec = open_recording(args.input, topic=args.topic, image_topic=args.image_topic)
-        events = EventArray.concatenate([c for c, _ in rec.chunks()])
-    except (SourceError, EvrealError) as exc:
+        events = EventArray.concatenate([c.events for c in rec.chunks()])
+        frames = sorted(rec.frames(), key=lambda f: f.t_ns)
+    except RecordingError as exc:
         raise CliError(str(exc)) from None
-    frames = sorted(rec.frames, key=lambda f: f[0])
     if len(frames) < 2:
-        raise CliError(f"{args.input}: needs at least 2 intensity frames to evaluate, found {len(frames)}")
+        raise CliError(f"{args.input}: needs at least 2 intensity frames to evaluate, found {len(frames)} "
+                       f"({rec.format})")
     inside = (events.x < rec.width) & (events.y < rec.height)
     if not inside.all():
         events = events[inside]
     try:
-        images, stamps = [f[1] for f in frames], np.array([f[0] for f in frames], np.int64)
+        images, stamps = [to_gray(f.image) for f in frames], np.array([f.t_ns for f in frames], np.int64)
         seq = to_evreal(events, images, stamps, rec.width, rec.height)
         if args.export_evreal:
             write_evreal(args.export_evreal, events, images, stamps, rec.width, rec.height)

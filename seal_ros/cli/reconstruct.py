@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from seal_ros.cli import CliError
+from seal_ros.cli._recording import add_input_options, open_input
 
 TIMESTAMPS = "timestamps.txt"
 
@@ -26,15 +27,14 @@ def reconstruct(args, progress=None) -> dict:
 
     from seal_ros.e2v.checkpoint import CheckpointError
     from seal_ros.e2v.reconstructor import Reconstructor
-    from seal_ros.e2v.sources import SourceError, open_recording
+    from seal_ros.io.images import to_gray
     from seal_ros.io.media import write_clip
+    from seal_ros.io.recordings import RecordingError
 
-    try:
-        rec = open_recording(args.input, topic=args.topic, image_topic=args.image_topic)
-    except SourceError as exc:
-        raise CliError(str(exc)) from None
-    if args.method == "cf" and not rec.frames:
-        raise CliError(f"{args.input}: method cf (complementary filter) needs intensity frames; the recording has none")
+    rec = open_input(args.input, args)
+    if args.method == "cf" and not rec.has_frames:
+        raise CliError(f"{args.input}: method cf (complementary filter) needs intensity frames; the recording "
+                       f"({rec.format}) has none")
     try:
         r = Reconstructor(args.method, rec.width, rec.height, args.device, args.checkpoint, cutoff_hz=args.cutoff_hz,
                           unsharp_amount=args.unsharp, auto_hdr=args.auto_hdr, padding=args.padding,
@@ -43,19 +43,19 @@ def reconstruct(args, progress=None) -> dict:
         raise CliError(str(exc)) from None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    frames = sorted(rec.frames, key=lambda f: f[0]) if args.method == "cf" else []
-    fi = 0
+    frames = iter(rec.frames()) if args.method == "cf" else iter(())
+    nxt = next(frames, None)
     windower = _windower(args, rec.width, rec.height)
     written, stamps = [], []
 
     def emit(window):
-        nonlocal fi
-        while fi < len(frames) and frames[fi][0] <= window.t1:
+        nonlocal nxt
+        while nxt is not None and nxt.t_ns <= window.t1:
             try:
-                r.add_frame(*frames[fi])
+                r.add_frame(nxt.t_ns, to_gray(nxt.image))
             except ValueError as exc:
                 print(f"seal-ros reconstruct: skipping a frame: {exc}", file=sys.stderr)
-            fi += 1
+            nxt = next(frames, None)
         img = r.process(window.events, window.t1)
         name = f"frame_{len(written):06d}.png"
         iio.imwrite(out / name, img)
@@ -63,8 +63,8 @@ def reconstruct(args, progress=None) -> dict:
         stamps.append(f"{name} {window.t1}")
 
     try:
-        for events, lost in rec.chunks():
-            for w in windower.feed(events, lost):
+        for chunk in rec.chunks():
+            for w in windower.feed(chunk.events, chunk.lost_packets):
                 emit(w)
                 if args.max_frames and len(written) >= args.max_frames:
                     break
@@ -73,11 +73,12 @@ def reconstruct(args, progress=None) -> dict:
         else:
             for w in windower.flush():
                 emit(w)
-    except SourceError as exc:
+    except RecordingError as exc:
         raise CliError(str(exc)) from None
     (out / TIMESTAMPS).write_text("# file window_end_ns\n" + "\n".join(stamps) + ("\n" if stamps else ""))
     result = {"frames": len(written), "out": str(out), "width": rec.width, "height": rec.height,
-              "method": args.method, "resets": r.resets, "decode_errors": rec.decode_errors}
+              "method": args.method, "resets": r.resets, "format": rec.format,
+              "decode_errors": int(rec.stats.get("bad_packets", 0))}
     if args.mp4 and written:
         fps = 1000.0 / args.window_ms if not args.window_events else 30.0
         result["mp4"] = str(write_clip(out / "video.mp4", written, fps=fps))
@@ -94,16 +95,14 @@ def run(args) -> int:
 def add_common(p) -> None:
     from seal_ros.e2v.reconstructor import ALL_METHODS
 
-    p.add_argument("input", help="rosbag2 bag (directory, .mcap or .db3), AEDAT4 file, or a folder in EVREAL's "
-                                 "dataset layout")
+    p.add_argument("input", help="recording: rosbag2 / ROS 1 bag, Prophesee RAW, events.h5, text, EVREAL folder, "
+                                 "AEDAT4 (see the README's formats table)")
     p.add_argument("--method", default="hpf", choices=ALL_METHODS,
                    help="reconstruction method (default hpf; cf needs the recording's frames)")
     p.add_argument("--checkpoint", default=None,
                    help="network weights file as published (rpg_e2vid / EVREAL / event_cnn_minimal) for networks")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
-    p.add_argument("--topic", default=None, help="events topic in a bag (default: its EventPacket topic)")
-    p.add_argument("--image-topic", default=None,
-                   help="intensity frames topic in a bag (default: its first Image topic)")
+    add_input_options(p)
     p.add_argument("--cutoff-hz", type=float, default=None,
                    help="filter cutoff frequency (Hz; default the reference's: 0.06 hpf, 0.5 cf)")
 

@@ -1,9 +1,11 @@
 """``seal-ros record-pairs EVENT_SOURCE IMAGE_SOURCE --out DIR``: build a pairs dataset offline.
 
-EVENT_SOURCE is a rosbag2 bag (an ``event_camera_msgs/EventPacket`` topic) or
-an AEDAT4 file; IMAGE_SOURCE is a bag with a ``sensor_msgs/Image`` topic (it
-may be the same bag) or an AEDAT4 file with frames (their exposure intervals
-are used). The dataset is the one the ``pair_recorder`` node writes.
+EVENT_SOURCE is any recording seal-ros reads (a bag's event topic, a Prophesee
+RAW file, events.h5, text, EVREAL, AEDAT4); IMAGE_SOURCE is a recording with
+frames (it may be the same one): a bag's ``sensor_msgs/Image`` topic, an
+AEDAT4 file's APS frames (their exposure intervals are used), a recorder or
+DSEC directory's images, an ECD folder. The dataset is the one the
+``pair_recorder`` node writes.
 """
 from __future__ import annotations
 
@@ -11,18 +13,16 @@ import json
 from pathlib import Path
 
 from seal_ros.cli import CliError
-
-EVENT_CHUNK = 100_000  # events fed per step for AEDAT4 sources
+from seal_ros.cli._recording import add_input_options, open_input
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("record-pairs", help="build an event/image pairs dataset (DSEC layout) offline",
                               description=__doc__.split("\n\n")[1])
-    p.add_argument("events", metavar="EVENT_SOURCE", help="rosbag2 bag or .aedat4 file with events")
-    p.add_argument("images", metavar="IMAGE_SOURCE", help="rosbag2 bag (may be the same) or .aedat4 file with frames")
+    p.add_argument("events", metavar="EVENT_SOURCE", help="recording with events (bag, RAW, events.h5, text, ...)")
+    p.add_argument("images", metavar="IMAGE_SOURCE", help="recording with frames (may be the same)")
     p.add_argument("--out", required=True, help="dataset directory to create (must not exist or be empty)")
-    p.add_argument("--events-topic", default=None, help="EventPacket topic (default: the only/first one)")
-    p.add_argument("--image-topic", default=None, help="sensor_msgs/Image topic (default: the only/first one)")
+    add_input_options(p, topic_flags=("--events-topic", "--topic"))
     p.add_argument("--window-ms", type=float, default=50.0, help="window before each image stamp (default 50)")
     p.add_argument("--offset-ms", type=float, default=0.0, help="added to both window ends (default 0)")
     p.add_argument("--no-exposure", action="store_true", help="ignore exposure intervals, always use the window")
@@ -32,69 +32,38 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _is_aedat(path: Path) -> bool:
-    return path.is_file() and path.suffix.lower() in (".aedat4", ".aedat")
-
-
-def _event_batches(src: Path, topic, session):
+def _event_batches(rec, session):
     """Yield (EventArray, lost_packets, raw_bytes) batches; sets the session's sensor size."""
     from seal_ros.events.stream import EventStream
-    from seal_ros.io.bags import BagReader
 
-    if _is_aedat(src):
-        rec = _read_aedat(src)
-        session.set_sensor_size(rec.width, rec.height)
-        ev = rec.events
-        for i in range(0, len(ev), EVENT_CHUNK):
-            yield ev[i:i + EVENT_CHUNK], 0, 0  # AEDAT4: no packet payload to count
+    session.set_sensor_size(rec.width, rec.height)
+    if rec.encoding is None:
+        for chunk in rec.chunks():
+            yield chunk.events, chunk.lost_packets, 0  # no packet payload to count
         return
     stream = EventStream()
-    with BagReader(src) as bag:
-        for pk in bag.event_packets(topic):
-            if session.writer.width == 0:
-                session.set_sensor_size(pk.width, pk.height)
-            d = stream.push(pk)
-            yield d.events, d.lost_packets, int(pk.events.nbytes)
+    for pk in rec.packets():
+        d = stream.push(pk)
+        yield d.events, d.lost_packets, int(pk.events.nbytes)
 
 
-_AEDAT_CACHE: dict = {}
-
-
-def _read_aedat(path: Path):
-    from seal_ros.io.aedat import AedatError, read_aedat4
-
-    key = str(path.resolve())
-    if key not in _AEDAT_CACHE:
-        try:
-            _AEDAT_CACHE.clear()
-            _AEDAT_CACHE[key] = read_aedat4(path)
-        except AedatError as exc:
-            raise CliError(str(exc)) from None
-    return _AEDAT_CACHE[key]
-
-
-def _images(src: Path, topic):
-    """Yield (stamp_ns, image, exposure or None) in source order."""
-    from seal_ros.io.bags import BagReader
-
-    if _is_aedat(src):
-        for f in _read_aedat(src).frames:
-            yield f.t_ns, f.image, (f.exposure_start_ns, f.exposure_end_ns)
-        return
-    with BagReader(src) as bag:
-        for stamp, img in bag.images(topic):
-            yield stamp, img, None
+def _images(rec):
+    """Yield (stamp_ns, image, exposure or None) in source order (exposure: where the format records one)."""
+    for f in rec.frames():
+        known = f.exposure_end_ns > f.exposure_start_ns
+        yield f.t_ns, f.image, (f.exposure_start_ns, f.exposure_end_ns) if known else None
 
 
 def record(args) -> dict:
-    from seal_ros.io.bags import BagError
+    from seal_ros.io.recordings import RecordingError
     from seal_ros.recorder.reader import validate
     from seal_ros.recorder.session import RecorderConfig, RecorderError, RecordingSession
 
-    ev_src, img_src, out = Path(args.events), Path(args.images), Path(args.out)
-    for p in (ev_src, img_src):
-        if not p.exists():
-            raise CliError(f"{p}: no such file or directory")
+    out = Path(args.out)
+    ev_rec = open_input(args.events, args)
+    img_rec = open_input(args.images, args, topic=None, events_required=False)
+    if not img_rec.has_frames:
+        raise CliError(f"{args.images}: no frames in this {img_rec.format} recording")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise CliError(f"{out}: exists and is not an empty directory")
     if out.exists():
@@ -108,9 +77,9 @@ def record(args) -> dict:
     except (RecorderError, OSError) as exc:
         raise CliError(str(exc)) from None
     try:
-        images = _images(img_src, args.image_topic)
+        images = _images(img_rec)
         nxt = next(images, None)
-        for events, lost, raw in _event_batches(ev_src, args.events_topic, session):
+        for events, lost, raw in _event_batches(ev_rec, session):
             session.add_events(events, lost, raw)
             last = session.writer.last_event_us
             # feed the images whose windows these events may close, then pair what is complete
@@ -124,7 +93,7 @@ def record(args) -> dict:
             session.add_image(*nxt)
             nxt = next(images, None)
         session.stop("end_of_input")
-    except BagError as exc:
+    except RecordingError as exc:
         session.stop("input_error")
         raise CliError(str(exc)) from None
     stats = session.stats()

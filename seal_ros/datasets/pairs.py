@@ -107,22 +107,26 @@ class PairSourceError(ValueError):
 
 
 def open_pairs(data: dict):
-    """A pair source from a config ``data`` section: ``{source: aedat|recorder, path: ...}``."""
+    """A pair source from a config ``data`` section: ``{source: aedat|recorder|recording, path: ...}``."""
     src = data.get("source", "recorder")
     path = data.get("path")
     if not path:
         raise PairSourceError("data.path is required")
-    if src not in ("aedat", "recorder"):
-        raise PairSourceError(f"data.source must be aedat or recorder, got {src!r}")
+    if src not in ("aedat", "recorder", "recording"):
+        raise PairSourceError(f"data.source must be aedat, recorder or recording, got {src!r}")
     try:
         if src == "aedat":
             out = AedatPairs(path, window_ms=float(data.get("window_ms", 20.0)))
+        elif src == "recording":  # any format of seal_ros.io.recordings that has frames
+            from seal_ros.datasets.recording_pairs import RecordingPairs
+
+            out = RecordingPairs(path, window_ms=float(data.get("window_ms", 20.0)))
         else:
             out = RecorderPairs(path)
     except (OSError, ValueError) as exc:
         raise PairSourceError(f"data ({src}): {exc}") from exc
     except Exception as exc:  # the readers' own error types (AedatError, DatasetError)
-        if type(exc).__name__ in ("AedatError", "DatasetError"):
+        if type(exc).__name__ in ("AedatError", "DatasetError", "RecordingError"):
             raise PairSourceError(f"data ({src}): {exc}") from exc
         raise
     if len(out) == 0:

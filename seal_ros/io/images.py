@@ -45,3 +45,12 @@ def array_to_image_fields(img: np.ndarray) -> dict:
         raise ImageError(f"cannot publish an array of shape {img.shape}")
     h, w = img.shape[:2]
     return dict(height=h, width=w, encoding=enc, is_bigendian=0, step=w * ch, data=img.tobytes())
+
+
+def to_gray(img: np.ndarray) -> np.ndarray:
+    """uint8 HxW: a mono image as it is, an RGB one by ITU-R 601 luminance."""
+    img = np.asarray(img)
+    if img.ndim == 3:
+        c = img[..., :3].astype(np.float32)
+        return np.clip(c @ np.array([0.299, 0.587, 0.114], np.float32) + 0.5, 0, 255).astype(np.uint8)
+    return img.astype(np.uint8, copy=False)

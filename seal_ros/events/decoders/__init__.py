@@ -3,12 +3,13 @@
 ``make_decoder(encoding, width, height)`` returns a :class:`Decoder` whose
 ``decode(buf, time_base) -> (EventArray, TriggerArray)`` carries the stream's
 state from packet to packet; ``Decoder.stats`` holds its counters. One module
-per encoding: :mod:`.evt3`, :mod:`.libcaer_cmp`, :mod:`.libcaer`, :mod:`.mono`
+per encoding: :mod:`.evt3`, :mod:`.evt2`, :mod:`.libcaer_cmp`, :mod:`.libcaer`, :mod:`.mono`
 (``mono`` and ``trigger``).
 """
 from __future__ import annotations
 
 from .base import COUNTER_NAMES, MAX_DIM, DecodeError, Decoder  # noqa: F401
+from .evt2 import Evt2Decoder
 from .evt3 import Evt3Decoder
 from .libcaer import LibcaerDecoder
 from .libcaer_cmp import LibcaerCmpDecoder
@@ -16,7 +17,7 @@ from .mono import MonoDecoder, TriggerDecoder
 
 DECODERS = {
     cls.encoding: cls
-    for cls in (Evt3Decoder, LibcaerCmpDecoder, LibcaerDecoder, MonoDecoder, TriggerDecoder)
+    for cls in (Evt3Decoder, Evt2Decoder, LibcaerCmpDecoder, LibcaerDecoder, MonoDecoder, TriggerDecoder)
 }
 SUPPORTED_ENCODINGS = tuple(sorted(DECODERS))
 

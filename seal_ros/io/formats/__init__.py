@@ -1,0 +1,1 @@
+"""One module per recording format behind :mod:`seal_ros.io.recordings` (each defines ``FORMAT``)."""

@@ -17,9 +17,12 @@ def register(sub) -> None:
     p.add_argument("--data", required=True, help="dataset root in its published layout")
     p.add_argument("--split", default="test")
     p.add_argument("--models", default=None, help="directory with seal.pt and the CLIP file (see models/)")
-    p.add_argument("--checkpoint", default=None, help="a trained seal.pt (with --clip)")
-    p.add_argument("--clip", default=None, help="CLIP ViT-L/14@336 weights for --checkpoint")
-    p.add_argument("--size", default="vit_b", help="model configuration (vit_b; tiny for smoke tests)")
+    p.add_argument("--checkpoint", default=None,
+                   help="a seal.pt: a `seal-ros train seal` export (its size and text encoder come with it) "
+                        "or the published layout (with --clip)")
+    p.add_argument("--clip", default=None, help="CLIP ViT-L/14@336 weights (default: the path the export records)")
+    p.add_argument("--size", default=None,
+                   help="size of a bare state dict (vit_b; tiny: random text encoder, report stamped random_teachers)")
     p.add_argument("--prompt", choices=("box", "points"), default="box")
     p.add_argument("--window-ms", type=float, default=50.0)
     p.add_argument("--min-area", type=int, default=16)
@@ -36,20 +39,20 @@ def _predictor(args):
 
     device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     if args.models:
-        return SealPredictor.from_model_dir(args.models, device=device)
+        return SealPredictor.from_model_dir(args.models, device=device), {"random_teachers": False}
     if not args.checkpoint:
-        raise CliError("give --models DIR or --checkpoint seal.pt (with --clip, or --size tiny)")
-    from seal_ros.seal.build import build_seal
-    from seal_ros.seal.text import build_clip_text_encoder, build_tiny_text_encoder
+        raise CliError("give --models DIR or --checkpoint seal.pt")
+    from seal_ros.seal.checkpoint import CheckpointError
+    from seal_ros.seal.export import load_seal_export
 
-    model = build_seal(args.size, checkpoint=args.checkpoint)
-    if args.size == "tiny":
-        text = build_tiny_text_encoder(model.out_proj.out_features)
-    else:
-        if not args.clip:
-            raise CliError("--checkpoint needs --clip (CLIP ViT-L/14@336 weights)")
-        text = build_clip_text_encoder(args.clip, device=device)
-    return SealPredictor(model, text, device=device)
+    try:
+        export = load_seal_export(args.checkpoint, device=device, clip_file=args.clip, size=args.size)
+    except CheckpointError as exc:
+        raise CliError(str(exc)) from exc
+    cfg = export.config
+    return SealPredictor(export.model, export.text_encoder, device=device), {
+        "random_teachers": export.random_teachers, "checkpoint": str(args.checkpoint), "size": cfg["size"],
+        "text_encoder": cfg["text_encoder"], "step": cfg.get("step")}
 
 
 def run(args) -> int:
@@ -61,16 +64,19 @@ def run(args) -> int:
     try:
         bench = get_benchmark(args.benchmark)
         dataset = open_eval_dataset(bench, args.data, args.split, args.window_ms)
-        predictor = _predictor(args)
+        predictor, model_info = _predictor(args)
     except (KeyError, FileNotFoundError, ValueError) as exc:
         raise CliError(str(exc).strip("'\"")) from exc
     report = evaluate(predictor, dataset, bench, prompt=args.prompt,
                       model_size=predictor.model.image_size, min_area=args.min_area, limit=args.limit)
+    report["model"] = model_info
+    report["random_teachers"] = bool(model_info["random_teachers"])
     out = Path(args.out)
     write_json(report, out / "report.json")
     plot_per_class(report, out / "per_class.png")
     s, c = report["seal"], report["coco"]
     print(json.dumps({"benchmark": bench.name, "instances": report["instances"], "mAP": s["mAP"],
                       "mAP50": s["mAP50"], "mAP25": s["mAP25"], "coco_mAP": c["mAP"],
-                      "report": str(out / "report.json")}))
+                      "report": str(out / "report.json"), **({"random_teachers": True}
+                                                              if report["random_teachers"] else {})}))
     return 0

@@ -121,3 +121,24 @@ def test_eval_of_a_random_teacher_export_says_so(trained, tmp_path):
     rep = json.loads((tmp_path / "ev" / "report.json").read_text())
     assert rep["random_teachers"] is True and rep["model"]["size"] == "tiny"
     assert rep["model"]["text_encoder"] == {"kind": "tiny", "dim": 16, "seed": 0}
+
+
+def test_the_readme_training_commands_work_as_written(tmp_path):
+    """The README's seal-ros lines, with only the /tmp paths moved and the step count cut."""
+    import shlex
+
+    from seal_ros.cli import main
+
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Training and evaluation (no labels)"):text.index("## Command-line tool")]
+    lines = [ln for ln in section.splitlines() if ln.startswith("scripts/with-env seal-ros ")]
+    assert [shlex.split(ln)[2] for ln in lines] == ["record-pairs", "train", "train"]
+    quick = {"seal": ["--set", "train.steps=2", "--set", "model.overrides={image_size: 64}"],
+             "e2v": ["--set", "train.steps=1", "--set", "data.limit=2", "--set", "train.batch_size=1"]}
+    for ln in lines:
+        args = [a.replace("/tmp/", f"{tmp_path}/").replace("../shared/data", str(DAVIS_AEDAT.parents[1]))
+                for a in shlex.split(ln)[2:]]
+        if args[0] == "train":
+            args += quick[args[1]]
+        assert main(args) == 0, ln
+    assert (tmp_path / "run" / "seal.pt").is_file() and (tmp_path / "run_e2v" / "e2v.pth").is_file()

@@ -62,25 +62,32 @@ def find_list(root: Path, name: str = "train.txt") -> Path:
     raise SealDatasetError(f"{root}: no metadata/{name} (the SEAL training layout: dataset/metadata/{name})")
 
 
+def read_sample_list(root, name: str = "train.txt") -> tuple:
+    """(list file, [(IMAGE, EVIMG, LABEL) absolute paths]) of one of the authors' metadata
+    lists (train.txt, dsec19_eval.txt, ...); the part of the layout every reader shares."""
+    root = Path(root)
+    list_path = find_list(root, name)
+    lines = [ln.split() for ln in list_path.read_text().splitlines() if ln.strip()]
+    bad = [i for i, parts in enumerate(lines) if len(parts) != 3]
+    if bad:
+        raise SealDatasetError(f"{list_path}: line {bad[0] + 1} is not 'IMAGE EVIMG LABEL'")
+    if not lines:
+        raise SealDatasetError(f"{list_path} lists no samples")
+    meta = list_path.parent
+    bases = [meta.parent.parent, meta.parent, root, root.parent]
+    base = next((b for b in bases if (b / lines[0][1]).is_file()), None)
+    if base is None:
+        raise SealDatasetError(f"{list_path}: the first event image {lines[0][1]} is not under any of "
+                               f"{', '.join(str(b) for b in bases)}")
+    return list_path, [tuple(base / x for x in parts) for parts in lines]
+
+
 class SealMhsgPairs:
     """The samples of ``train.txt``: event images and their MHSG guidance."""
 
     def __init__(self, root, list_name: str = "train.txt"):
         self.root = Path(root)
-        self.list_path = find_list(self.root, list_name)
-        lines = [ln.split() for ln in self.list_path.read_text().splitlines() if ln.strip()]
-        bad = [i for i, parts in enumerate(lines) if len(parts) != 3]
-        if bad:
-            raise SealDatasetError(f"{self.list_path}: line {bad[0] + 1} is not 'IMAGE EVIMG LABEL'")
-        if not lines:
-            raise SealDatasetError(f"{self.list_path} lists no samples")
-        meta = self.list_path.parent
-        bases = [meta.parent.parent, meta.parent, self.root, self.root.parent]
-        self.base = next((b for b in bases if (b / lines[0][1]).is_file()), None)
-        if self.base is None:
-            raise SealDatasetError(f"{self.list_path}: the first event image {lines[0][1]} is not under any of "
-                                   f"{', '.join(str(b) for b in bases)}")
-        self.items = [(self.base / a, self.base / b, self.base / c) for a, b, c in lines]
+        self.list_path, self.items = read_sample_list(self.root, list_name)
         self.width = self.height = 0
 
     def __len__(self):

@@ -143,7 +143,9 @@ class MetricsLog:
         tmp.write_text("".join(line + "\n" for line in kept))
         os.replace(tmp, self.path)
         self.file = open(self.path, "a")
-        self.writer = SummaryWriter(str(out / "tb"), purge_step=step + 1 if step else None)
+        # purge_step: TensorBoard drops earlier files' events from this step on (a fresh
+        # run in an old out_dir starts clean too)
+        self.writer = SummaryWriter(str(out / "tb"), purge_step=step + 1)
 
     def log(self, step: int, values: dict, prefix: str = "") -> None:
         rec = {"step": step, **{prefix + k: v for k, v in values.items()}, **self.stamp}

@@ -69,6 +69,11 @@ class Trainer:
         except Exception as exc:  # noqa: BLE001 - one line naming the file
             raise ConfigError(f"cannot read {self.ckpt_path} ({str(exc).splitlines()[0][:160]}); "
                               f"use another out_dir or train.resume=false") from exc
+        missing = [k for k in ("model", "optimizer", "scheduler", "step", "position", "best", "rng")
+                   if not isinstance(state, dict) or k not in state]
+        if missing:
+            raise ConfigError(f"{self.ckpt_path} lacks {', '.join(missing)} (written by another version); use "
+                              f"another out_dir or train.resume=false")
         try:
             module.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])

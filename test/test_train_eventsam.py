@@ -142,3 +142,17 @@ def test_trains_on_a_recorder_dataset_and_reports_bad_data(tmp_path, data_dir):
     assert main(["train", "eventsam", "--config", str(CONFIG), "--out", str(out), "--set", "data.source=recorder",
                  "--set", f"data.path={pairs_dir}", "--set", "train.steps=3",
                  "--set", "model.overrides={image_size: 128}"]) == 2
+
+
+def test_flip_augmentation_mirrors_event_and_image_together(data_dir):
+    from seal_ros.datasets.pairs import AedatPairs, TrainPairs, flip_coin
+
+    pairs = TrainPairs(AedatPairs(data_dir / "davis346_frames" / "davis.aedat4"), 64, flip=True, seed=5)
+    e = next(e for e in range(50) if flip_coin(5, e, 1))
+    a, b = pairs.item(1, e), pairs[1]
+    assert torch.equal(a["event"], b["event"].flip(-1)) and torch.equal(a["image"], b["image"].flip(-1))
+    plain = next(e for e in range(50) if not flip_coin(5, e, 1))
+    assert torch.equal(pairs.item(1, plain)["event"], b["event"])
+    with pytest.raises(ConfigError, match="stage eventsam has no validation"):
+        Trainer(load_config(CONFIG, overrides=["val.every=2", "val.benchmark=ddd17", "val.data=/x",
+                                               f"data.path={data_dir / 'davis346_frames' / 'davis.aedat4'}"])).fit()

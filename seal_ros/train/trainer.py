@@ -86,6 +86,8 @@ class Trainer:
     def _fit(self, info: DistInfo) -> dict:
         cfg, st = self.cfg, self.cfg.train
         warn_random(cfg.random_teachers and info.main)
+        if cfg.val.every and getattr(self.stage, "validate", None) is None:
+            raise ConfigError(f"stage {cfg.stage} has no validation; remove val.every")
         seed_everything(cfg.seed)  # identical initialisation on every rank
         module = self.stage.build_module(info.device)
         params = [p for p in module.parameters() if p.requires_grad]
@@ -196,13 +198,10 @@ class Trainer:
         return {"step": step, "random_teachers": bool(stamp), **extra}
 
     def _validate(self, info, module, step, best, log, stamp):
-        validate = getattr(self.stage, "validate", None)
-        if validate is None:
-            raise ConfigError(f"stage {self.cfg.stage} has no validation; remove val.every")
         if info.main:
             module.eval()
             try:
-                scores = validate(module, self.cfg.val)
+                scores = self.stage.validate(module, self.cfg.val)
             finally:
                 module.train()
                 self.stage.on_train_mode(module)

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Stage-2 (SEAL head) training throughput in pairs per second, one epoch over a
-synthetic set, with the real training module (:class:`SealDistill`), collate and
-AdamW step. RANDOM weights and synthetic guidance: timing only.
+synthetic set, with the real training module (:class:`SealDistill`: the fusion
+network once per pair and granularity, as the authors), collate and AdamW step.
+RANDOM weights and synthetic guidance: timing only.
 
     python bench/bench_train.py --size tiny --pairs 8 --batch 4          # CPU smoke run
     python bench/bench_train.py --size vit_b --pairs 256 --batch 8       # on a GPU
@@ -24,38 +25,37 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from seal_ros.seal.build import CONFIGS, build_seal  # noqa: E402
-from seal_ros.train.mhsg import GRANULARITIES  # noqa: E402
-from seal_ros.train.stages.seal import SealDistill, collate_guidance  # noqa: E402
+from seal_ros.train.mhsg import GRANULARITIES, GranularityGuidance  # noqa: E402
+from seal_ros.train.seal_data import GuidedPairs, collate_guided  # noqa: E402
+from seal_ros.train.seal_distill import SealDistill  # noqa: E402
 
 
-def synthetic_items(n, size, k, dim, vocab, seed=0):
+def synthetic_items(n, size, k, dim, seed=0):
+    """n pairs, k masks per granularity with their own visual / short / long embeddings."""
     rng = np.random.default_rng(seed)
-    text_bank = F.normalize(torch.from_numpy(rng.standard_normal((vocab, dim)).astype(np.float32)), dim=-1)
-    items = []
-    for i in range(n):
+    guidance = []
+    for _ in range(n):
         g = {}
         for name, _ in GRANULARITIES:
             masks = np.zeros((k, size, size), bool)
-            boxes = np.zeros((k, 4), np.float32)
             for j in range(k):
                 w, h = rng.integers(size // 16, size // 2, 2)
                 x0, y0 = rng.integers(0, size - w), rng.integers(0, size - h)
                 masks[j, y0:y0 + h, x0:x0 + w] = True
-                boxes[j] = (x0, y0, x0 + w - 1, y0 + h - 1)
-            vidx = rng.integers(0, vocab, k)
-            vis = F.normalize(torch.from_numpy(rng.standard_normal((k, dim)).astype(np.float32)), dim=-1)
-            g[name] = (torch.from_numpy(masks), torch.from_numpy(boxes), vis, text_bank[vidx],
-                       torch.from_numpy(vidx))
-        items.append({"event": torch.randn(3, size, size), "index": i, "guidance": g})
-    return items
+            emb = [F.normalize(torch.from_numpy(rng.standard_normal((k, dim)).astype(np.float32)), dim=-1)
+                   for _ in range(3)]
+            g[name] = GranularityGuidance.from_masks(masks, *emb)
+        guidance.append(g)
+    events = [torch.randn(3, size, size) for _ in range(n)]
+    ds = GuidedPairs(n, events.__getitem__, guidance.__getitem__, size)
+    return [ds[i] for i in range(n)]
 
 
 def run_epoch(module, opt, batches, device, amp):
     def to(b):
-        return {"event": b["event"].to(device, non_blocking=True), "index": b["index"],
-                "text_bank": b["text_bank"].to(device),
-                "guidance": [{n: tuple(t.to(device, non_blocking=True) for t in v) for n, v in g.items()}
-                             for g in b["guidance"]]}
+        return {"event": b["event"].to(device, non_blocking=True), "index": b["index"], "flipped": b["flipped"],
+                "levels": [[{k: t.to(device, non_blocking=True) for k, t in lv.items()} for lv in levels]
+                           for levels in b["levels"]]}
 
     ctx = torch.autocast(device.type, dtype=torch.bfloat16) if amp else torch.autocast(device.type, enabled=False)
     pairs = 0
@@ -81,15 +81,14 @@ def main(argv=None) -> int:
     ap.add_argument("--pairs", type=int, default=None, help="pairs in the epoch")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--masks", type=int, default=16, help="guidance masks per granularity per pair")
-    ap.add_argument("--vocab", type=int, default=64, help="distinct text embeddings")
     args = ap.parse_args(argv)
     device = torch.device(args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu"))
     size = args.size or ("vit_b" if device.type == "cuda" else "tiny")
     cfg = CONFIGS[size]
     n = args.pairs or (256 if device.type == "cuda" else 8)
-    items = synthetic_items(n, cfg.image_size, args.masks, cfg.text_dim, args.vocab)
-    batches = [collate_guidance(items[i:i + args.batch]) for i in range(0, n, args.batch)]
-    warm = [collate_guidance(items[:args.batch])]
+    items = synthetic_items(n, cfg.image_size, args.masks, cfg.text_dim)
+    batches = [collate_guided(items[i:i + args.batch]) for i in range(0, n, args.batch)]
+    warm = [collate_guided(items[:args.batch])]
     results = {}
     configs = [("eager_fp32", False, False, False), ("bf16_autocast", True, False, False)]
     if device.type == "cuda":

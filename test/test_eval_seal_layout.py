@@ -215,3 +215,23 @@ def test_cli_refuses_with_one_line(seal_root, tmp_path, capsys):
     torch.save(torch.randn(7, 16), bad)  # rows for the instance classes only: not the authors' file
     assert _eval(seal_root, ck, bad, tmp_path / "o") == 2
     assert "(11, D)" in capsys.readouterr().err
+
+
+def test_training_validation_scores_the_authors_layout_with_the_eval_protocol(seal_root):
+    """train/validation.py (best.pt selection) runs the same protocol as `seal-ros eval seal` on the
+    authors' layout: its numbers are evaluate_seal's with the training text encoder's class rows."""
+    from seal_ros.seal.build import build_seal
+    from seal_ros.seal.predictor import SealPredictor
+    from seal_ros.seal.text import build_tiny_text_encoder
+    from seal_ros.train.config import ValSettings
+    from seal_ros.train.validation import seal_validation
+
+    torch.manual_seed(0)
+    model, text = build_seal("tiny"), build_tiny_text_encoder(16)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    got = seal_validation(model, text, ValSettings(every=1, benchmark="dsec11", data=str(seal_root)), "cpu")
+    items = list(SealBenchmarkDataset(seal_root, D11.eval_list, D11.instance_ids))
+    ref = evaluate_seal(SealPredictor(model, text), items, D11)
+    assert got["instances"] == ref.instances == 8
+    assert got["mAP"] == pytest.approx(ref.authors["all_AP"]) and got["mAP50"] == pytest.approx(ref.authors["all_AP50"])
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # weights untouched

@@ -50,7 +50,9 @@ def test_distillation_overfits_a_real_pair_and_only_patch_and_mlps_train(tmp_pat
     assert len(losses) == 1200
     first, last = sum(losses[:3]) / 3, sum(losses[-3:]) / 3
     assert last * 10 <= first, (first, last)
-    sd = torch.load(result["export"], weights_only=True)
+    raw = torch.load(result["export"], weights_only=True)
+    assert raw["seal_ros"]["random_teachers"] is True and raw["seal_ros"]["stage"] == "eventsam"
+    sd = raw["model"]
     # published layout: teacher and student, data-parallel prefix
     assert any(k.startswith("module.image_encoder.blocks.0.") for k in sd)
     student = {k: v for k, v in sd.items() if k.startswith("module.evimg_encoder.")}
@@ -69,6 +71,12 @@ def test_bad_configs_are_refused(tmp_path):
         load_config(CONFIG, stage="seal")
     with pytest.raises(ConfigError, match="amp"):
         load_config(CONFIG, overrides=["train.amp=fp8"])
+    with pytest.raises(ConfigError, match="val.every > 0 needs"):
+        load_config(CONFIG, overrides=["val.every=5"])
+    with pytest.raises(ConfigError, match="random_teachers must be"):
+        load_config(CONFIG, overrides=["random_teachers=maybe"])
+    with pytest.raises(ConfigError, match="train.accum_steps: bad value"):
+        load_config(CONFIG, overrides=["train.accum_steps=1.5"])
 
 
 def test_two_process_ddp_cpu_saves_a_loadable_checkpoint(tmp_path, data_dir):
@@ -87,7 +95,7 @@ def test_two_process_ddp_cpu_saves_a_loadable_checkpoint(tmp_path, data_dir):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["step"] == 2
-    state = torch.load(out / "checkpoints" / "last.pt", weights_only=False)
+    state = torch.load(out / "checkpoints" / "last.pt", weights_only=True)
     assert state["step"] == 2
     # The node's loader takes the exported student (and SAM's decoder from a SAM file).
     sam_file = tmp_path / "sam_tiny.pth"
@@ -95,14 +103,14 @@ def test_two_process_ddp_cpu_saves_a_loadable_checkpoint(tmp_path, data_dir):
     torch.save(build_eventsam("tiny", image_size=64).state_dict(), sam_file)
     sam = load_eventsam(build_eventsam("tiny", image_size=64), eventsam_path=out / "eventsam.pth",
                         sam_path=sam_file)
-    exported = torch.load(out / "eventsam.pth", weights_only=True)
+    exported = torch.load(out / "eventsam.pth", weights_only=True)["model"]
     assert torch.equal(sam.image_encoder.patch_embed.proj.weight,
                        exported["module.evimg_encoder.patch_embed.proj.weight"])
     # the two ranks stayed in sync: resuming single-process continues from step 2
     cfg = load_config(CONFIG, overrides=[f"out_dir={out}", f"data.path={davis}", "train.steps=3",
                                          "train.batch_size=1", "model.overrides={image_size: 64}"])
     assert Trainer(cfg).fit()["step"] == 3
-    assert torch.load(out / "checkpoints" / "last.pt", weights_only=False)["step"] == 3
+    assert torch.load(out / "checkpoints" / "last.pt", weights_only=True)["step"] == 3
 
 
 def test_trains_on_a_recorder_dataset_and_reports_bad_data(tmp_path, data_dir):
@@ -134,3 +142,17 @@ def test_trains_on_a_recorder_dataset_and_reports_bad_data(tmp_path, data_dir):
     assert main(["train", "eventsam", "--config", str(CONFIG), "--out", str(out), "--set", "data.source=recorder",
                  "--set", f"data.path={pairs_dir}", "--set", "train.steps=3",
                  "--set", "model.overrides={image_size: 128}"]) == 2
+
+
+def test_flip_augmentation_mirrors_event_and_image_together(data_dir):
+    from seal_ros.datasets.pairs import AedatPairs, TrainPairs, flip_coin
+
+    pairs = TrainPairs(AedatPairs(data_dir / "davis346_frames" / "davis.aedat4"), 64, flip=True, seed=5)
+    e = next(e for e in range(50) if flip_coin(5, e, 1))
+    a, b = pairs.item(1, e), pairs[1]
+    assert torch.equal(a["event"], b["event"].flip(-1)) and torch.equal(a["image"], b["image"].flip(-1))
+    plain = next(e for e in range(50) if not flip_coin(5, e, 1))
+    assert torch.equal(pairs.item(1, plain)["event"], b["event"])
+    with pytest.raises(ConfigError, match="stage eventsam has no validation"):
+        Trainer(load_config(CONFIG, overrides=["val.every=2", "val.benchmark=ddd17", "val.data=/x",
+                                               f"data.path={data_dir / 'davis346_frames' / 'davis.aedat4'}"])).fit()

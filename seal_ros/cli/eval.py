@@ -30,13 +30,18 @@ def register(sub) -> None:
                         "raw events, instances as connected components (an addition, not the paper's numbers)")
     p.add_argument("--models", default=None, help="directory with seal.pt, the classifier files "
                                                   "(and the CLIP file for --text-classifier)")
-    p.add_argument("--checkpoint", default=None, help="a seal.pt to evaluate instead of MODELS/seal.pt")
-    p.add_argument("--size", default="vit_b", help="model configuration (vit_b; tiny for smoke tests)")
+    p.add_argument("--checkpoint", default=None,
+                   help="a seal.pt to evaluate instead of MODELS/seal.pt: the published layout, or a "
+                        "`seal-ros train seal` export (its size and text encoder come with it)")
+    p.add_argument("--size", default=None,
+                   help="size of a bare state dict (default vit_b; tiny: random text encoder, report stamped "
+                        "random_teachers)")
     p.add_argument("--classifier", default=None, help="the authors' classifier file for the benchmark "
                                                       "(default: its manifest entry in --models)")
     p.add_argument("--text-classifier", action="store_true",
                    help="seal_ros: encode the instance class names with CLIP instead of a classifier file")
-    p.add_argument("--clip", default=None, help="CLIP ViT-L/14@336 weights for --text-classifier")
+    p.add_argument("--clip", default=None, help="CLIP ViT-L/14@336 weights for --text-classifier (default: the "
+                                                 "path an export records, else the CLIP file in --models)")
     p.add_argument("--prompt", choices=("box", "point"), default="box")
     p.add_argument("--point-sample", choices=("furthest", "random"), default="furthest",
                    help="points of --prompt point: furthest (the paper's) or random")
@@ -57,9 +62,11 @@ def _device(name: str) -> str:
 
 
 def _predictor(args, device: str):
-    from seal_ros.seal.build import build_seal
+    """(predictor, what was loaded): the published layout or a training export, with the text encoder the
+    model was trained against when --text-classifier asks for one (a classifier file needs none)."""
+    from seal_ros.seal.export import load_seal_export
     from seal_ros.seal.predictor import SealPredictor
-    from seal_ros.seal.weights import CLIP_FILES, SEAL_FILE, MissingWeights, resolve_weights
+    from seal_ros.seal.weights import SEAL_FILE, MissingWeights
 
     ckpt = args.checkpoint
     if ckpt is None:
@@ -68,19 +75,12 @@ def _predictor(args, device: str):
         ckpt = Path(args.models) / SEAL_FILE
         if not ckpt.is_file():
             raise MissingWeights([SEAL_FILE], args.models)
-    text = None
-    if args.text_classifier:
-        if args.size == "tiny":
-            from seal_ros.seal.text import build_tiny_text_encoder
-            text = build_tiny_text_encoder(build_seal("tiny").out_proj.out_features)
-        else:
-            from seal_ros.seal.text import build_clip_text_encoder
-            clip = args.clip or (resolve_weights(args.models)["clip"] if args.models else None)
-            if clip is None:
-                raise CliError(f"--text-classifier needs --clip or --models with {CLIP_FILES[0]}")
-            text = build_clip_text_encoder(clip, device=device)
-    model = build_seal(args.size, checkpoint=str(ckpt))
-    return SealPredictor(model, text, device=device)
+    export = load_seal_export(ckpt, device=device, clip_file=args.clip, models_dir=args.models, size=args.size,
+                              text=args.text_classifier)
+    cfg = export.config
+    info = {"checkpoint": str(ckpt), "size": cfg["size"], "text_encoder": cfg["text_encoder"],
+            "step": cfg.get("step"), "random_teachers": export.random_teachers}
+    return SealPredictor(export.model, export.text_encoder, device=device), info
 
 
 def _classifier(args, bench):
@@ -128,7 +128,7 @@ def run(args) -> int:
                            f"({bench.eval_list}, {bench.gt_dir}/)")
         items = _items(args, bench)
         rows, source = _classifier(args, bench)
-        predictor = _predictor(args, _device(args.device))
+        predictor, model_info = _predictor(args, _device(args.device))
         report = evaluate_seal(predictor, items, bench, classifier=rows, prompt=args.prompt,
                                point_sample=args.point_sample, seed=args.seed, limit=args.limit,
                                progress=True, classifier_source=source)
@@ -142,6 +142,8 @@ def run(args) -> int:
                           "(not the paper's protocol)" if args.events == "raw" else
                           "the authors' voxel_image PNGs")
     rep["paper"] = bench.paper
+    rep["model"] = model_info
+    rep["random_teachers"] = model_info["random_teachers"]  # a toy model trained against random teachers
     rep["images_without_instances"] = getattr(items, "without_instances", 0)  # left out, as the authors cannot
     write_json(rep, out / "report.json")
     plot_per_class(rep, out / "per_class.png")
@@ -150,5 +152,6 @@ def run(args) -> int:
         print("the paper reports: " + ", ".join(f"{k} {v}" for k, v in bench.paper.items()))
     a = rep["authors"]
     print(json.dumps({"benchmark": bench.name, "prompt": args.prompt, "AP": a["all_AP"], "AP50": a["all_AP50"],
-                      "AP25": a["all_AP25"], "scored": rep["scored"], "report": str(out / "report.json")}))
+                      "AP25": a["all_AP25"], "scored": rep["scored"], "report": str(out / "report.json"),
+                      **({"random_teachers": True} if rep["random_teachers"] else {})}))
     return 0

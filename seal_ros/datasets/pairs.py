@@ -49,6 +49,7 @@ class AedatPairs:
         from seal_ros.io.aedat import read_aedat4
 
         rec = read_aedat4(path)
+        self.path, self.window_ms = Path(path), float(window_ms)
         self.width, self.height = rec.width, rec.height
         ev = rec.events
         half = int(window_ms * 1e6 / 2)
@@ -67,6 +68,11 @@ class AedatPairs:
 
     def __getitem__(self, i) -> PairSample:
         return self.samples[i]
+
+    def fingerprint(self) -> dict:
+        """What identifies these pairs (keys training caches)."""
+        return {"kind": "aedat", "file": _file_id(self.path), "window_ms": self.window_ms,
+                "pairs": [s.name for s in self.samples]}
 
 
 class RecorderPairs:
@@ -89,11 +95,21 @@ class RecorderPairs:
     def __len__(self):
         return len(self.ds)
 
+    def fingerprint(self) -> dict:
+        return {"kind": "recorder", "pairs": len(self.ds), "roots": [
+            {"path": str(r.resolve()), "files": sorted((f.name, _file_id(f)) for f in r.iterdir() if f.is_file())}
+            for r in self.ds.roots]}
+
     def __getitem__(self, i) -> PairSample:
         img, ev, meta = self.ds[i]
         t0, t1 = meta.get("t0_us", 0), meta.get("t1_us", 0)
         return PairSample(ev, img, int(meta["width"]), int(meta["height"]), int(t0) * 1000,
                           int(t1) * 1000, name=str(meta.get("image", i)))
+
+
+def _file_id(path) -> list:
+    st = Path(path).stat()
+    return [str(Path(path).resolve()), st.st_size, st.st_mtime_ns]
 
 
 def _clean_pair(meta: dict) -> bool:
@@ -106,14 +122,39 @@ class PairSourceError(ValueError):
     """A training data source that cannot be opened (one line saying why)."""
 
 
+SOURCES = ("auto", "aedat", "recorder", "recording", "seal_mhsg")
+
+
+def resolve_source(data: dict) -> str:
+    """``data.source``, with ``auto`` decided from ``data.path``: an .aedat4 file, the SEAL
+    authors' training layout (a folder with metadata/train.txt), a recorder dataset (a session
+    folder with pairs.jsonl, or a folder of them), else any recording with frames that
+    :mod:`seal_ros.io.recordings` reads."""
+    src = data.get("source", "auto")
+    if src not in SOURCES:
+        raise PairSourceError(f"data.source must be one of {', '.join(SOURCES)}, got {src!r}")
+    if src != "auto":
+        return src
+    path = data.get("path")
+    if isinstance(path, (str, Path)) and Path(path).suffix.lower() in (".aedat4", ".aedat"):
+        return "aedat"
+    if isinstance(path, (str, Path)) and any((Path(path) / d / "train.txt").is_file()
+                                             for d in ("metadata", "dataset/metadata")):
+        return "seal_mhsg"
+    p = Path(path) if isinstance(path, (str, Path)) else None
+    if p is not None and p.is_dir() and ((p / "pairs.jsonl").is_file() or any(p.glob("*/pairs.jsonl"))):
+        return "recorder"
+    return "recording" if p is not None and p.exists() else "recorder"
+
+
 def open_pairs(data: dict):
-    """A pair source from a config ``data`` section: ``{source: aedat|recorder|recording, path: ...}``."""
-    src = data.get("source", "recorder")
+    """A pair source from a config ``data`` section: ``{source: auto|aedat|recorder|recording, path: ...}``."""
     path = data.get("path")
     if not path:
         raise PairSourceError("data.path is required")
-    if src not in ("aedat", "recorder", "recording"):
-        raise PairSourceError(f"data.source must be aedat, recorder or recording, got {src!r}")
+    src = resolve_source(data)
+    if src == "seal_mhsg":
+        raise PairSourceError(f"data ({src}): {path} is the SEAL authors' training layout; stage seal reads it")
     try:
         if src == "aedat":
             out = AedatPairs(path, window_ms=float(data.get("window_ms", 20.0)))
@@ -150,14 +191,18 @@ def rgb(img_u8: np.ndarray) -> np.ndarray:
 
 
 class TrainPairs(torch.utils.data.Dataset):
-    """Model-ready pairs: ``{"event", "image", "index"}`` (float (3, S, S) each)."""
+    """Model-ready pairs: ``{"event", "image", "index"}`` (float (3, S, S) each).
+
+    ``flip``: :meth:`item` flips both horizontally for half of the samples of an
+    epoch, drawn from (``seed``, epoch, index) so resumed runs see the same."""
 
     def __init__(self, source, size: int, num_bins: int = 3, repeat: int = 1,
-                 cache: Optional[bool] = None):
+                 cache: Optional[bool] = None, flip: bool = False, seed: int = 0):
         self.source = source
         self.size = int(size)
         self.num_bins = num_bins
         self.repeat = max(1, int(repeat))
+        self.flip, self.seed = bool(flip), int(seed)
         if cache is None:  # keep small sets (overfitting, tests) in memory
             cache = len(source) <= CACHE_MAX_PAIRS
         self._cache: Optional[dict] = {} if cache else None
@@ -180,3 +225,14 @@ class TrainPairs(torch.utils.data.Dataset):
         if self._cache is not None:
             self._cache[j] = item
         return item
+
+    def item(self, i: int, epoch: int) -> dict:
+        if self.flip and flip_coin(self.seed, epoch, i):
+            return dict(self[i], event=self[i]["event"].flip(-1), image=self[i]["image"].flip(-1))
+        return self[i]
+
+
+def flip_coin(seed: int, epoch: int, index: int) -> bool:
+    """The seeded 50 % horizontal-flip draw of one sample in one epoch (the authors flip
+    with probability one half; here the draw depends only on (seed, epoch, index))."""
+    return bool(np.random.default_rng([int(seed) & 0xFFFFFFFF, int(epoch), int(index)]).random() < 0.5)

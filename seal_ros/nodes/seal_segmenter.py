@@ -41,6 +41,20 @@ def _device_ok(v):
         else f"device={v!r}: use auto, cpu, cuda or cuda:N"
 
 
+def _model_ok(v):
+    from pathlib import Path
+
+    from seal_ros.io.paths import PathError, expand_path
+
+    if v in ("vit_b", "tiny"):
+        return None
+    try:
+        ok = v.endswith((".pt", ".pth")) and Path(expand_path(v)).is_file()
+    except PathError as exc:
+        return f"model={v!r}: {exc}"
+    return None if ok else f"model={v!r}: use vit_b, tiny or the path of an existing seal.pt export"
+
+
 PARAMS = [
     Param("events_topic", "event_camera/events", "EventPacket topic to segment (relative: moves with the node's "
           "namespace).", read_only=True),
@@ -68,8 +82,10 @@ PARAMS = [
     Param("track_prompts", False, "A persistent box prompt follows its object (takes its last mask's box)."),
     Param("models_dir", "", "Directory of the checkpoints (empty: $SEAL_ROS_MODELS or"
           " ~/.cache/seal_ros/models).", read_only=True, path=True),
-    Param("model", "vit_b", "vit_b: the published SEAL; tiny: random toy model for tests only.",
-          choices=("vit_b", "tiny"), read_only=True),
+    Param("model", "vit_b", "vit_b: the published SEAL (seal.pt + CLIP from models_dir); tiny: random toy model "
+          "for tests only; or the path of a seal.pt trained by `seal-ros train seal` (its size and text encoder "
+          "come with it; CLIP from the path it records or models_dir).", validate=_model_ok, read_only=True,
+          path=True),
     Param("device", "auto", "Torch device: auto (cuda when available), cpu, cuda, cuda:N.", validate=_device_ok,
           read_only=True),
     Param("precision", "auto", "Autocast: auto (bf16 on CUDA, fp32 on CPU), fp32, bf16, fp16.",
@@ -164,6 +180,19 @@ class SealSegmenterNode(Node):
                                       "MEANINGLESS. Use model=vit_b with the real weights.")
             return SealPredictor(build_seal("tiny"), build_tiny_text_encoder(), device=device, dtype=dtype)
         models_dir = p["models_dir"] or str(default_models_dir())
+        if p["model"] != "vit_b":
+            from pathlib import Path
+
+            from seal_ros.seal.export import load_seal_export
+
+            export = load_seal_export(Path(p["model"]).expanduser(), device=device, dtype=dtype, models_dir=models_dir)
+            cfg = export.config
+            self.get_logger().info(f"loaded trained SEAL {p['model']} (size {cfg['size']}, step {cfg.get('step')}, "
+                                   f"text encoder {cfg['text_encoder'].get('kind')}) on {device} ({prec})")
+            if export.random_teachers:
+                self.get_logger().warning(f"{p['model']} was trained against RANDOM teachers (random_teachers): "
+                                          "its classes are not meaningful")
+            return export.predictor(compile=p["compile"])
         self.get_logger().info(f"loading SEAL from {models_dir} on {device} ({prec})")
         return SealPredictor.from_model_dir(models_dir, device=device, dtype=dtype, compile=p["compile"])
 

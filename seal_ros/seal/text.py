@@ -19,7 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = ["DEFAULT_TEMPLATES", "PART_TEMPLATES", "TextEncoder", "build_clip_text_encoder",
-           "build_tiny_text_encoder", "CLIP_MODEL_NAME"]
+           "build_tiny_text_encoder", "build_tiny_clip_model", "load_clip_model", "text_encoder_of",
+           "CLIP_MODEL_NAME", "CLIP_SOURCES"]
 
 CLIP_MODEL_NAME = "ViT-L-14-336-quickgelu"
 
@@ -82,16 +83,25 @@ class _TextOnly(nn.Module):
         return self.clip.encode_text(tokens)
 
 
-def build_clip_text_encoder(pretrained: Optional[str | Path], device="cpu",
-                            model_name: str = CLIP_MODEL_NAME) -> TextEncoder:
-    """CLIP ViT-L/14@336px text encoder from a local file (``pretrained=None``: random)."""
+CLIP_SOURCES = ("OpenAI's ViT-L-14-336px.pt (https://openaipublic.azureedge.net/clip/models/"
+                "3035c92b350959924f9f00213499208652fc7ea050643e8b385c2dac08641f02/ViT-L-14-336px.pt) "
+                "or open_clip's open_clip_model.safetensors; `seal-ros models fetch` downloads it")
+
+
+def load_clip_model(pretrained: str | Path, model_name: str = CLIP_MODEL_NAME, device="cpu") -> nn.Module:
+    """The whole open_clip CLIP (image and text towers, fp32, eval) from a local file.
+
+    The one CLIP loader of the package (the segmenter's text encoder and the training's
+    MHSG guidance both come from here). OpenAI's own file is a TorchScript archive:
+    ``torch.load(weights_only=True)`` refuses it, so its tensors are read with
+    ``torch.jit.load`` (no Python objects are unpickled) and put into open_clip's model;
+    open_clip's files (``.safetensors`` / ``.bin``) go through ``open_clip.create_model``.
+    A missing file is a ``FileNotFoundError`` naming it and where to get it."""
     import open_clip
 
-    if pretrained is not None and not Path(pretrained).is_file():
-        raise FileNotFoundError(f"CLIP weights not found: {pretrained}")
-    if pretrained is not None and _is_torchscript(pretrained):
-        # OpenAI's own file is a TorchScript archive: torch.load(weights_only=True)
-        # refuses it; torch.jit.load reads its tensors without unpickling Python objects.
+    if pretrained is None or not Path(pretrained).is_file():
+        raise FileNotFoundError(f"CLIP weights not found: {pretrained} ({CLIP_SOURCES})")
+    if _is_torchscript(pretrained):
         from open_clip.model import build_model_from_openai_state_dict
 
         state = dict(torch.jit.load(str(pretrained), map_location="cpu").state_dict())
@@ -99,13 +109,30 @@ def build_clip_text_encoder(pretrained: Optional[str | Path], device="cpu",
         state = {k: v for k, v in state.items() if not k.endswith("attn_mask")}
         clip = build_model_from_openai_state_dict(state, quick_gelu=True, cast_dtype=None).float()
     else:
-        clip = open_clip.create_model(model_name, pretrained=str(pretrained) if pretrained else None,
-                                      device="cpu")
-    clip.visual = nn.Identity()  # text tower only: frees ~300M parameters
-    clip.eval().to(device)
-    tok = open_clip.get_tokenizer(model_name)
+        clip = open_clip.create_model(model_name, pretrained=str(pretrained), device="cpu")
+    return clip.eval().to(device)
+
+
+def text_encoder_of(clip: nn.Module, tokenizer: Callable, name: str, drop_visual: bool = False) -> TextEncoder:
+    """A :class:`TextEncoder` on ``clip``'s text tower (``drop_visual``: free the image tower)."""
+    if drop_visual:
+        clip.visual = nn.Identity()  # text tower only: frees ~300M parameters at ViT-L
     dim = clip.text_projection.shape[1] if clip.text_projection is not None else clip.ln_final.weight.shape[0]
-    return TextEncoder(_TextOnly(clip), tok, dim, name=model_name)
+    return TextEncoder(_TextOnly(clip), tokenizer, dim, name=name)
+
+
+def build_clip_text_encoder(pretrained: Optional[str | Path], device="cpu",
+                            model_name: str = CLIP_MODEL_NAME) -> TextEncoder:
+    """CLIP ViT-L/14@336px text encoder from a local file (``pretrained=None``: random
+    weights, for timing benchmarks only)."""
+    import open_clip
+
+    if pretrained is None:
+        clip = open_clip.create_model(model_name, pretrained=None, device="cpu").eval()
+    else:
+        clip = load_clip_model(pretrained, model_name)
+    te = text_encoder_of(clip, open_clip.get_tokenizer(model_name), model_name, drop_visual=True)
+    return te.to(device)
 
 
 def _is_torchscript(path) -> bool:
@@ -117,24 +144,28 @@ def _is_torchscript(path) -> bool:
         return any(n.split("/", 2)[1:2] == ["code"] for n in z.namelist())
 
 
-def build_tiny_text_encoder(dim: int = 16, width: int = 32, seed: int = 0) -> TextEncoder:
-    """A one-layer random open_clip text transformer with the real tokenizer (tests)."""
+TINY_CLIP_TOKENIZER = "ViT-B-32"
+
+
+def build_tiny_clip_model(dim: int = 16, seed: int = 0, image_size: int = 32, width: int = 32) -> nn.Module:
+    """A random open_clip CLIP with one-layer towers (tests): ``dim``-d embeddings,
+    ``image_size`` input, 8-pixel patches. Same seed and sizes, same weights."""
+    from open_clip.model import CLIP, CLIPTextCfg, CLIPVisionCfg
+
+    with torch.random.fork_rng():
+        torch.manual_seed(int(seed))
+        clip = CLIP(embed_dim=int(dim),
+                    vision_cfg=CLIPVisionCfg(layers=1, width=width, head_width=16, patch_size=8,
+                                             image_size=int(image_size)),
+                    text_cfg=CLIPTextCfg(context_length=77, vocab_size=49408, width=width, heads=2,
+                                         layers=1))
+    return clip.eval()
+
+
+def build_tiny_text_encoder(dim: int = 16, seed: int = 0) -> TextEncoder:
+    """The text tower of :func:`build_tiny_clip_model` with the real tokenizer (tests):
+    a model trained against tiny guidance classifies with exactly this encoder."""
     import open_clip
-    from open_clip.transformer import TextTransformer
 
-    g = torch.random.fork_rng()
-    with g:
-        torch.manual_seed(seed)
-        tower = TextTransformer(context_length=77, vocab_size=49408, width=width, heads=2,
-                                layers=1, output_dim=dim)
-
-    class _Tower(nn.Module):
-        def __init__(self, t):
-            super().__init__()
-            self.text = t
-
-        def encode_text(self, tokens):
-            return self.text(tokens)
-
-    tok = open_clip.get_tokenizer("ViT-B-32")
-    return TextEncoder(_Tower(tower).eval(), tok, dim, name="tiny")
+    return text_encoder_of(build_tiny_clip_model(dim, seed), open_clip.get_tokenizer(TINY_CLIP_TOKENIZER),
+                           "tiny", drop_visual=True)

@@ -1,35 +1,94 @@
-"""On-disk guidance cache: shards of MHSG results, resumable after an interruption.
+"""On-disk guidance cache: shards of MHSG results, keyed by what produced them.
 
-Layout of ``DIR``::
+Layout of a cache directory (``ROOT/<key>``, ``key`` = the first 16 hex digits
+of the SHA-256 of the settings, see :func:`settings_key`)::
 
-    manifest.json        settings (must match to reuse), number of samples, shard size
-    shard_000000.pt      {"indices": [...], "items": [{granularity: GranularityGuidance-as-dict}]}
+    manifest.json        key, settings, number of samples, shard size, format
+    shard_000000.npz     arrays only (NumPy ``.npz``, read with allow_pickle=False):
+                         "<i>/<granularity>/<field>" for every sample i of the shard
     ...
 
-A shard file appears (atomically, by rename) only once complete; a restarted
-run skips every shard already on disk, so an interrupted build continues where
-it stopped. A manifest with other settings is refused (delete the directory or
-pass another one).
+No file of a cache carries code: shards are plain arrays (names are Unicode
+arrays) and the manifest is JSON. A shard appears (atomically, by rename)
+only once complete; a restarted build skips every shard on disk, so an
+interrupted build continues where it stopped. A directory whose manifest has
+another key is stale: it is refused with the settings that differ.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Optional
 
-import torch
+import numpy as np
 
-from seal_ros.train.mhsg import GranularityGuidance
+from seal_ros.train.mhsg import GRANULARITIES, GranularityGuidance
+
+FORMAT = 2
+_ARRAYS = ("masks", "visual", "short", "long", "vocab_index", "scores")
+_STRINGS = ("names", "long_names")
 
 
 class CacheMismatch(RuntimeError):
-    pass
+    """A cache directory built by other settings, or incomplete / damaged."""
+
+
+def settings_key(settings: dict) -> str:
+    blob = json.dumps(settings, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
 
 
 def _shard_path(root: Path, k: int) -> Path:
-    return root / f"shard_{k:06d}.pt"
+    return root / f"shard_{k:06d}.npz"
+
+
+def _diff(a: dict, b: dict) -> str:
+    keys = sorted(set(a) | set(b))
+    diff = [k for k in keys if json.dumps(a.get(k), sort_keys=True, default=str)
+            != json.dumps(b.get(k), sort_keys=True, default=str)]
+    return ", ".join(diff) or "format"
+
+
+def check_manifest(root: Path, settings: dict) -> Optional[dict]:
+    """The manifest of ``root`` if it was built with ``settings``; None when absent;
+    :class:`CacheMismatch` (naming the settings that differ) when stale."""
+    mpath = Path(root) / "manifest.json"
+    if not mpath.exists():
+        return None
+    try:
+        old = json.loads(mpath.read_text())
+    except (OSError, ValueError) as exc:
+        raise CacheMismatch(f"guidance cache {root}: unreadable manifest ({exc}); delete the directory") from exc
+    if old.get("format") != FORMAT or old.get("key") != settings_key(settings):
+        raise CacheMismatch(f"guidance cache {root} is stale: built with other settings (differs in: "
+                            f"{_diff(old.get('settings', {}), settings)}); delete it or point "
+                            f"guidance.cache_dir elsewhere")
+    return old
+
+
+def _encode(i: int, item: dict) -> dict:
+    out = {}
+    for name, g in item.items():
+        p = f"{i}/{name}/"
+        for f in _ARRAYS:
+            out[p + f] = np.asarray(getattr(g, f))
+        for f in _STRINGS:
+            out[p + f] = np.array([str(s) for s in getattr(g, f)], dtype=str)
+        out[p + "size"] = np.array([g.height, g.width], np.int64)
+    return out
+
+
+def _decode(z, i: int) -> dict:
+    out = {}
+    for name, _ in GRANULARITIES:
+        p = f"{i}/{name}/"
+        h, w = (int(v) for v in z[p + "size"])
+        kw = {f: z[p + f] for f in _ARRAYS}
+        kw.update({f: [str(s) for s in z[p + f]] for f in _STRINGS})
+        out[name] = GranularityGuidance(height=h, width=w, **kw)
+    return out
 
 
 def build_cache(root, num_samples: int, compute: Callable[[int], dict], settings: dict,
@@ -41,18 +100,12 @@ def build_cache(root, num_samples: int, compute: Callable[[int], dict], settings
     an interruption in tests; a KeyboardInterrupt or crash behaves the same)."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    manifest = {"version": 1, "num_samples": int(num_samples), "shard_size": int(shard_size),
-                "settings": settings}
-    mpath = root / "manifest.json"
-    if mpath.exists():
-        old = json.loads(mpath.read_text())
-        if old != json.loads(json.dumps(manifest)):
-            raise CacheMismatch(f"{root} holds guidance built with other settings; "
-                                f"use another directory or delete it")
-    else:
-        tmp = mpath.with_suffix(".tmp")
-        tmp.write_text(json.dumps(manifest, indent=2))
-        os.replace(tmp, mpath)
+    if check_manifest(root, settings) is None:
+        manifest = {"format": FORMAT, "key": settings_key(settings), "num_samples": int(num_samples),
+                    "shard_size": int(shard_size), "settings": settings}
+        tmp = root / "manifest.json.tmp"
+        tmp.write_text(json.dumps(manifest, indent=2, default=str))
+        os.replace(tmp, root / "manifest.json")
     n_shards = (num_samples + shard_size - 1) // shard_size
     todo = [k for k in range(n_shards) if not _shard_path(root, k).exists()]
     bar = None
@@ -66,16 +119,15 @@ def build_cache(root, num_samples: int, compute: Callable[[int], dict], settings
         for k in todo:
             if stop_after_shards is not None and written >= stop_after_shards:
                 break
-            idx = list(range(k * shard_size, min(num_samples, (k + 1) * shard_size)))
-            items = []
-            for i in idx:
-                g = compute(i)
-                items.append({name: asdict(v) for name, v in g.items()})
+            arrays = {}
+            for i in range(k * shard_size, min(num_samples, (k + 1) * shard_size)):
+                arrays.update(_encode(i - k * shard_size, compute(i)))
                 if bar is not None:
                     bar.update(1)
             path = _shard_path(root, k)
             tmp = path.with_name(path.name + ".tmp")
-            torch.save({"indices": idx, "items": items}, tmp)
+            with open(tmp, "wb") as f:
+                np.savez(f, **arrays)
             os.replace(tmp, path)
             written += 1
     finally:
@@ -88,19 +140,25 @@ def build_cache(root, num_samples: int, compute: Callable[[int], dict], settings
 class GuidanceCache:
     """Read access: ``cache[i]`` -> {granularity: GranularityGuidance}."""
 
-    def __init__(self, root):
+    def __init__(self, root, settings: Optional[dict] = None):
         self.root = Path(root)
-        mpath = self.root / "manifest.json"
-        if not mpath.exists():
-            raise FileNotFoundError(f"no guidance cache at {self.root} (manifest.json missing)")
-        self.manifest = json.loads(mpath.read_text())
+        if settings is not None:
+            self.manifest = check_manifest(self.root, settings)
+        else:
+            try:
+                self.manifest = json.loads((self.root / "manifest.json").read_text())
+            except (OSError, ValueError):
+                self.manifest = None
+        if self.manifest is None:
+            raise CacheMismatch(f"no guidance cache at {self.root} (manifest.json missing)")
         self.num_samples = int(self.manifest["num_samples"])
         self.shard_size = int(self.manifest["shard_size"])
         n_shards = (self.num_samples + self.shard_size - 1) // self.shard_size
         missing = [k for k in range(n_shards) if not _shard_path(self.root, k).exists()]
         if missing:
-            raise RuntimeError(f"guidance cache {self.root} is incomplete ({len(missing)} of "
-                               f"{n_shards} shards missing): run the guidance build again to resume")
+            raise CacheMismatch(f"guidance cache {self.root} is incomplete ({len(missing)} of {n_shards} "
+                                f"shards missing, first {_shard_path(self.root, missing[0]).name}): run the "
+                                f"training again to build the rest")
         self._shard = (None, None)
 
     def __len__(self):
@@ -115,9 +173,14 @@ class GuidanceCache:
             raise IndexError(i)
         k = i // self.shard_size
         if self._shard[0] != k:
-            self._shard = (k, torch.load(_shard_path(self.root, k), weights_only=False))
-        item = self._shard[1]["items"][i - k * self.shard_size]
-        return {name: GranularityGuidance(**d) for name, d in item.items()}
+            path = _shard_path(self.root, k)
+            try:
+                with np.load(path, allow_pickle=False) as z:
+                    self._shard = (k, {name: z[name] for name in z.files})
+            except (OSError, ValueError) as exc:
+                raise CacheMismatch(f"guidance cache shard {path} is damaged ({exc}); delete it and run the "
+                                    f"training again to rebuild it") from exc
+        return _decode(self._shard[1], i - k * self.shard_size)
 
     def __getstate__(self):
         st = dict(self.__dict__)

@@ -4,8 +4,9 @@
   outputs (blocks 2, 5, 8, 11 with weights 0.1, 0.4, 0.7, 1.0 at ViT-B size);
   each token is weighted by how much attention it receives in the teacher's
   block (mean over heads and queries), normalised to mean 1 per image.
-- SEAL (stage 2): cosine distillation to the MHSG guidance, summed over
-  granularities: ``(1/K) sum_k (1 - cos(f_k, v_k)) + (1/K) sum_k (1 - cos(f_k, t_k))``.
+- SEAL (stage 2): see :mod:`seal_ros.train.seal_distill` (per image and
+  granularity, mean cosine distances to the short-description and visual
+  embeddings, summed over the batch).
 - Semantic-E2VID: reconstruction (L1) on the paired image + the network's
   cross-modal alignment loss to SAM features + semantic cross-entropy against
   SAM/CLIP-derived labels (ignore index 255).
@@ -67,26 +68,6 @@ def eventsam_distill_loss(student: Sequence[torch.Tensor], teacher: Sequence[tor
         parts.append(part.detach())
         total = total + lam * part
     return total, parts
-
-
-def cosine_guidance_loss(features: Sequence[torch.Tensor], visual: Sequence[torch.Tensor],
-                         textual: Sequence[torch.Tensor]) -> torch.Tensor:
-    """SEAL's loss: per granularity g with K_g masks, mean(1 - cos(f, v)) + mean(1 - cos(f, t)), summed.
-
-    Granularities with no mask (K = 0) contribute nothing.
-    """
-    total = None
-    for f, v, t in zip(features, visual, textual):
-        if f.shape[0] == 0:
-            continue
-        f = f.float()
-        term = (1 - F.cosine_similarity(f, v.float(), dim=-1)).mean() \
-            + (1 - F.cosine_similarity(f, t.float(), dim=-1)).mean()
-        total = term if total is None else total + term
-    if total is None:
-        ref = next((f for f in features), None)
-        return torch.zeros((), requires_grad=True) if ref is None else ref.sum() * 0.0
-    return total
 
 
 def semantic_e2vid_loss(recon: torch.Tensor, image: torch.Tensor, align: torch.Tensor | None,

@@ -12,9 +12,10 @@ from seal_ros.train.config import ConfigError, TrainConfig
 class Stage:
     name = ""
     export_name = ""
+    loss_reduction = "mean"  # "sum": a sum over images (the trainer scales DDP / accumulation to match)
     model_defaults: dict = {}
-    data_defaults: dict = {"source": "recorder", "path": None, "window_ms": 20.0, "repeat": 1,
-                           "limit": None}
+    data_defaults: dict = {"source": "auto", "path": None, "window_ms": 20.0, "repeat": 1,
+                           "limit": None, "flip": False}
 
     def __init__(self, cfg: TrainConfig):
         self.cfg = cfg
@@ -50,11 +51,24 @@ class Stage:
     def on_train_mode(self, module) -> None:
         """Called after ``model.train()``: put frozen parts back in eval mode."""
 
-    def export_path(self, out_dir) -> Path:
-        return Path(out_dir) / self.export_name
+    def export_path(self, out_dir, name: str | None = None) -> Path:
+        return Path(out_dir) / (name or self.export_name)
 
-    def export(self, module, out_dir) -> Path:
+    def export(self, module, out_dir, meta: dict, name: str | None = None) -> Path:
+        """Write the weights in the layout the loaders read, with ``meta`` (step,
+        random_teachers, ...) and the stage's configuration under ``seal_ros``."""
         raise NotImplementedError
+
+    def export_config(self, meta: dict) -> dict:
+        return {"format": 1, "stage": self.name, "size": self.model_cfg.get("size"),
+                "overrides": dict(self.model_cfg.get("overrides") or {}), **meta}
+
+
+def write_export(state: dict, path: Path, config: dict) -> Path:
+    """``{"model": state, "seal_ros": config}``: the package's loaders unwrap ``model``."""
+    from seal_ros.train.runtime import atomic_save
+
+    return atomic_save({"model": {k: v.detach().cpu() for k, v in state.items()}, "seal_ros": config}, path)
 
 
 def model_image_size(model_cfg: dict) -> int:
@@ -69,6 +83,10 @@ class _Limited:
     def __init__(self, src, n):
         self.src, self.n = src, min(int(n), len(src))
         self.width, self.height = src.width, src.height
+
+    def fingerprint(self):
+        fp = getattr(self.src, "fingerprint", None)
+        return {"limit": self.n, "source": fp() if callable(fp) else len(self.src)}
 
     def __len__(self):
         return self.n
@@ -86,7 +104,8 @@ def pair_source(data_cfg: dict):
     return _Limited(src, data_cfg["limit"]) if data_cfg.get("limit") else src
 
 
-def train_pairs(model_cfg: dict, data_cfg: dict):
+def train_pairs(model_cfg: dict, data_cfg: dict, seed: int = 0):
     from seal_ros.datasets.pairs import TrainPairs
 
-    return TrainPairs(pair_source(data_cfg), model_image_size(model_cfg), repeat=int(data_cfg["repeat"]))
+    return TrainPairs(pair_source(data_cfg), model_image_size(model_cfg), repeat=int(data_cfg["repeat"]),
+                      flip=bool(data_cfg["flip"]), seed=seed)

@@ -6,8 +6,13 @@ blocks ``model.blocks`` (ViT-B: 2, 5, 8, 11 with weights 0.1, 0.4, 0.7, 1.0),
 tokens weighted by the teacher's received attention. Only the student's patch
 embedding and those blocks' MLPs train.
 
-Export: ``OUT/eventsam.pth``, the published layout: a flat state dict with
-``module.image_encoder.*`` (teacher) and ``module.evimg_encoder.*`` (student).
+Teacher: ``model.sam_checkpoint`` (SAM's ``sam_vit_b_01ec64.pth``, its 64x64
+position embedding resized on load) is required; a random teacher only with
+``random_teachers: true``.
+
+Export: ``OUT/eventsam.pth`` = ``{"model": <the published layout: a flat state
+dict with module.image_encoder.* (teacher) and module.evimg_encoder.*
+(student)>, "seal_ros": configuration}``; ``load_eventsam`` reads both.
 """
 from __future__ import annotations
 
@@ -18,8 +23,8 @@ import torch
 from torch import nn
 
 from seal_ros.train.losses import eventsam_distill_loss, received_attention, token_weights
-from seal_ros.train.stages.base import Stage, train_pairs
-from seal_ros.train.trainer import atomic_save
+from seal_ros.train.stages.base import Stage, train_pairs, write_export
+from seal_ros.train.teachers import require_file
 
 
 class EventSamDistill(nn.Module):
@@ -78,17 +83,20 @@ class EventSamStage(Stage):
         m = self.model_cfg
         if m["size"] not in CONFIGS:
             raise ValueError(f"model.size must be one of {sorted(CONFIGS)}")
-        sam = build_eventsam(m["size"], sam_checkpoint=m["sam_checkpoint"], **dict(m["overrides"]))
+        ck = m["sam_checkpoint"]
+        if ck or not self.cfg.random_teachers:
+            ck = require_file(ck, "model.sam_checkpoint", "sam")
+        sam = build_eventsam(m["size"], sam_checkpoint=ck, **dict(m["overrides"]))
         self.image_size = sam.image_encoder.img_size
         module = EventSamDistill(sam.image_encoder, m["blocks"], m["block_weights"])
         return module.to(device)
 
     def build_dataset(self):
-        return train_pairs(self.model_cfg, self.data_cfg)
+        return train_pairs(self.model_cfg, self.data_cfg, self.cfg.seed)
 
     def on_train_mode(self, module):
         module.image_encoder.eval()
 
-    def export(self, module, out_dir) -> Path:
-        sd = {f"module.{k}": v.detach().cpu() for k, v in module.state_dict().items()}
-        return atomic_save(sd, self.export_path(out_dir))
+    def export(self, module, out_dir, meta, name=None) -> Path:
+        sd = {f"module.{k}": v for k, v in module.state_dict().items()}
+        return write_export(sd, self.export_path(out_dir, name), self.export_config(meta))

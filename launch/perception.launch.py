@@ -23,7 +23,8 @@ ARGS = {
     "namespace": ("", "namespace of all nodes (their relative topics move with it)"),
     "events_topic": ("", "EventPacket topic (empty: the config's event_camera/events, relative)"),
     "image_topic": ("", "sensor_msgs/Image topic of a frame camera, for ~/frames and recording (empty: camera/image_raw)"),
-    "model": ("", "SEAL model: vit_b (the published weights) or tiny (random, tests only); empty: the config's"),
+    "model": ("", "SEAL model: vit_b (the published weights), the path of a seal.pt trained by seal-ros train "
+              "seal, or tiny (random, tests only); empty: the config's"),
     "device": ("", "torch device of both nodes: auto, cpu, cuda, cuda:N (empty: the config's)"),
     "models_dir": ("", "checkpoint folder, ~ and $VARS expanded (empty: $SEAL_ROS_MODELS or ~/.cache/seal_ros/models)"),
     "vocabulary": ("", "initial vocabulary as a YAML list, e.g. \"['car', 'person']\" (empty: the config's)"),

@@ -48,7 +48,7 @@ def test_help_and_argument_errors_answer_without_heavy_imports():
              "heavy = sorted({m.split('.')[0] for m in sys.modules} & set(%r))\n"
              "print(json.dumps([rc, heavy]), file=sys.stderr)\n" % (HEAVY,))
     cases = [(["--help"], 0), (["reconstruct", "x", "--out", "y", "--method", "bogus"], 2),
-             (["convert", "a", "b", "--encoding", "evt21"], 2), (["nope"], 2)]
+             (["convert", "a", "b", "--encoding", "evt21"], 2), (["fuzz", "--packets", "-3"], 2), (["nope"], 2)]
     for argv, want in cases:
         out = _run(["-c", probe, *argv])
         rc, heavy = json.loads(out.stderr.strip().splitlines()[-1])

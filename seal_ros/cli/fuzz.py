@@ -1,8 +1,8 @@
 """``seal-ros fuzz``: hostile packets of every encoding through the decoders and the nodes' path.
 
-Mutates the real recordings of ``--data`` (default ``$SEAL_ROS_DATA``; the project's
-``../shared/data``) in every encoding, plus a synthetic stream, and checks every packet against
-what the decoders guarantee (see :mod:`seal_ros.fuzz`). Deterministic for a seed: a problem it
+Mutates the real recordings of ``--data`` (default ``$SEAL_ROS_DATA``, else ``../shared/data``
+when it exists; '' for none) in every encoding, plus a synthetic stream, and checks every packet
+against what the decoders guarantee (see seal_ros/fuzz/guarantees.py). Deterministic for a seed: a problem it
 prints is reproduced by the same command. Prints one JSON line per encoding and level; exit
 status 1 when a problem was found. The test suite runs ``--packets 100000 --seed 0`` per
 encoding (decoder level); run longer ones with other seeds.
@@ -16,6 +16,8 @@ import os
 from seal_ros.cli import CliError
 from seal_ros.cli._choices import ENCODINGS
 
+DEFAULT_DATA = "../shared/data"  # beside a checkout, as the project keeps it
+
 
 def _count(value: str) -> int:
     n = int(value)
@@ -28,6 +30,8 @@ def run(args) -> int:
     from seal_ros.fuzz import corpora, fuzz_decoder, fuzz_ingest
 
     data = args.data if args.data is not None else os.environ.get("SEAL_ROS_DATA")
+    if data is None and os.path.isdir(DEFAULT_DATA):
+        data = DEFAULT_DATA
     if data and not os.path.isdir(data):
         raise CliError(f"{data}: not a folder of recordings (--data DIR or $SEAL_ROS_DATA; '' for synthetic only)")
     status = 0
@@ -53,6 +57,7 @@ def register(sub) -> None:
                    help="only this encoding (repeatable; default: all)")
     p.add_argument("--level", choices=("decoder", "ingest", "both"), default="both",
                    help="decoders alone, WindowSource (the nodes' path), or both (default)")
-    p.add_argument("--data", default=None, help="folder of the shared recordings (default $SEAL_ROS_DATA)")
+    p.add_argument("--data", default=None, help="folder of the shared recordings (default $SEAL_ROS_DATA, else ../shared/data if present; "
+                        "'' for synthetic packets only)")
     p.add_argument("--counters", action="store_true", help="also print the decoders' summed counters")
     p.set_defaults(func=run)

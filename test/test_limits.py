@@ -75,7 +75,7 @@ RSS_SCRIPT = textwrap.dedent("""
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
     warm_up()
-    src = WindowSource("duration", 50_000_000)  # the nodes' defaults: 11 M events a packet, 8192 a side
+    src = WindowSource("duration", 50_000_000)  # the nodes' defaults: 11 M events a packet, 2048 a side
     src.push(EventPacket("evt3", 640, 480, 1, 0, amplifying_evt3(1 << 12), 10**18))
     payload = amplifying_evt3(int(sys.argv[2]) << 20)
     huge = EventPacket("evt3", 32768, 32768, 3, 0, amplifying_evt3(1 << 10), 10**18 + 2)

@@ -22,7 +22,6 @@ ROSDEP_PYTHON = {
     "tqdm": "python3-tqdm", "matplotlib": "python3-matplotlib", "torch": "python3-torch",
     "torchvision": "python3-torchvision", "numba": "python3-numba", "llvmlite": "python3-numba",
     "scipy": "python3-scipy", "PIL": "python3-pil", "pytest": "python3-pytest",
-    "hypothesis": "python3-hypothesis",
 }
 # ROS packages released for Jazzy (jazzy/distribution.yaml) that seal_ros may use.
 JAZZY_PACKAGES = {
@@ -33,7 +32,7 @@ JAZZY_PACKAGES = {
 }
 # Declared without being imported by Python code: the build, the generated messages' runtime.
 NOT_IMPORTED = {"ament_cmake", "ament_cmake_python", "rosidl_default_generators", "rosidl_default_runtime",
-                "python3-pytest", "python3-hypothesis"}
+                "python3-pytest"}
 
 
 def _declared() -> dict:

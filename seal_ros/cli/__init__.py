@@ -5,6 +5,16 @@ subcommand; ``register`` calls ``subparsers.add_parser(...)`` and sets
 ``func=run`` where ``run(args) -> int`` is the exit status. Errors meant for
 the user are raised as :class:`CliError` and printed as one line.
 
+Registration is lazy: building the parser imports every command module, so
+a command module imports only the standard library and ``seal_ros.cli``
+(``_choices``, ``_recording``) at module level and in ``register``;
+everything its work needs (numpy, numba, torch, rosbags, ...) is imported
+inside ``run``. A choice list that lives in a heavy module is copied into
+:mod:`seal_ros.cli._choices`. ``seal-ros --help`` and an argument error then
+answer at once instead of after seconds of imports; test/test_cli_lazy.py
+builds the parser in a fresh interpreter and fails when a heavy module was
+imported (a new command joins the check by being in this package).
+
 Whatever goes wrong with the input (a missing or unreadable file, a FIFO or a
 device given as a recording, a malformed file, a pip-only package not
 installed), the command prints one line and exits with status 2; set

@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 
 from seal_ros.cli import CliError
+from seal_ros.cli._choices import ENCODINGS
 from seal_ros.cli._recording import add_input_options, open_input
 
 
@@ -62,14 +63,12 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
-    from seal_ros.events.encoders import SUPPORTED_ENCODINGS
-
     p = sub.add_parser("convert", help="any recording -> rosbag2 bag of event_camera_msgs/EventPacket (+ images)",
                        description=__doc__.split("\n\n")[1])
     p.add_argument("input", help="recording (RAW, bag, events.h5, text, EVREAL, AEDAT4)")
     p.add_argument("output", help="rosbag2 directory to create")
     add_input_options(p)
-    p.add_argument("--encoding", default="evt3", choices=[e for e in SUPPORTED_ENCODINGS if e != "trigger"],
+    p.add_argument("--encoding", default="evt3", choices=[e for e in ENCODINGS if e != "trigger"],
                    help="EventPacket encoding (default evt3)")
     p.add_argument("--packet-ms", type=float, default=1.0, help="packet duration in ms (default 1)")
     p.add_argument("--storage", default="mcap", choices=("mcap", "sqlite3"), help="rosbag2 storage (default mcap)")

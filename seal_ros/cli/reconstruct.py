@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from seal_ros.cli import CliError
+from seal_ros.cli._choices import E2V_METHODS
 from seal_ros.cli._recording import add_input_options, open_input
 
 TIMESTAMPS = "timestamps.txt"
@@ -93,11 +94,9 @@ def run(args) -> int:
 
 
 def add_common(p) -> None:
-    from seal_ros.e2v.reconstructor import ALL_METHODS
-
     p.add_argument("input", help="recording: rosbag2 / ROS 1 bag, Prophesee RAW, events.h5, text, EVREAL folder, "
                                  "AEDAT4 (see the README's formats table)")
-    p.add_argument("--method", default="hpf", choices=ALL_METHODS,
+    p.add_argument("--method", default="hpf", choices=E2V_METHODS,
                    help="reconstruction method (default hpf; cf needs the recording's frames)")
     p.add_argument("--checkpoint", default=None,
                    help="network weights file as published (rpg_e2vid / EVREAL / event_cnn_minimal) for networks")

@@ -184,6 +184,20 @@ class _Parts:
         return ev
 
 
+def _by_window(events: EventArray, idx: np.ndarray):
+    """(window index, its events in arrival order) in window order: one pass for time-ordered
+    events, one stable sort otherwise (never a pass per window: a packet spanning many windows
+    costs O(n log n), not O(n x windows))."""
+    lo, hi = int(idx.min()), int(idx.max())
+    if lo == hi:
+        return [(lo, events)]
+    order = None if bool(np.all(idx[1:] >= idx[:-1])) else np.argsort(idx, kind="stable")
+    sidx = idx if order is None else idx[order]
+    cuts = np.concatenate(([0], np.flatnonzero(sidx[1:] != sidx[:-1]) + 1, [len(sidx)]))
+    return [(int(sidx[a]), events[a:b] if order is None else events[order[a:b]])
+            for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist())]
+
+
 class DurationWindower:
     """Fixed-duration windows ``[origin + k*d, origin + (k+1)*d)``."""
 
@@ -232,11 +246,8 @@ class DurationWindower:
                 self._lost_next = lost
                 return []
         out = []
-        lo, hi = int(idx.min()), int(idx.max())
-        groups = [lo] if lo == hi else np.unique(idx).tolist()
         first = int(idx[0])
-        for u in groups:
-            part = events if lo == hi else events[idx == u]
+        for u, part in _by_window(events, idx):
             if u != self._k:
                 out += self._close()
                 self._k = u

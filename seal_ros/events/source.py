@@ -99,6 +99,9 @@ class PacketIngest:
             self.guard.last_note = None
         if batches and self._resync:
             batches[0].resync, self._resync = self._resync, ""
+        for prev, b in zip(batches, batches[1:]):  # a held packet released with one of another size
+            if (b.width, b.height) != (prev.width, prev.height) and not b.resync:
+                b.resync = "size_change"
         for b in batches:
             if b.resync:
                 if before_resync is not None:
@@ -202,8 +205,10 @@ class WindowSource:
         with self._lock:
             out: list = []
             res = self.ingest.push(packet, lambda: out.extend(self._flush_for_resync()))
-            for b in res.batches:
+            for k, b in enumerate(res.batches):
                 if b.resync:
+                    if k:  # a held packet released with a packet of a new timeline: close the held one's window
+                        out.extend(self._flush_for_resync())
                     self._resync_next, self._last_stamp = b.resync, None
                 self._meta = (b.width, b.height, b.frame_id)
                 out += self._stamp(self._windower.feed(b.events, b.lost_packets))

@@ -15,7 +15,7 @@ looped): the decoder starts afresh, ``restarts`` counts it and the result has
 ``restart`` set so that windows and clocks start afresh too.
 
 Limits, all counted when hit: sensor sides up to ``max_sensor_side`` (default
-8192, above every current sensor), payloads up to ``max_packet_bytes``, and at
+2048, above every current sensor), payloads up to ``max_packet_bytes``, and at
 most ``max_packet_events`` events decoded from one packet (decoding stops
 there: ``capped_packets``, ``dropped_capped_bytes``).
 """
@@ -34,9 +34,12 @@ from seal_ros.events.types import EventArray, TriggerArray
 WORD_BYTES = {enc: cls.word_bytes for enc, cls in DECODERS.items()}
 # Largest payload accepted in one packet (drivers send far less).
 MAX_PACKET_BYTES = 64 << 20
-# Largest sensor side accepted by default: above every current event camera
-# (Prophesee IMX636 1280x720, Samsung Gen4 1280x960, DAVIS346 346x260).
-DEFAULT_MAX_SENSOR_SIDE = 8192
+# Largest sensor side accepted by default: above every current event camera (Samsung DVS Gen4
+# 1280x960, Prophesee/Sony IMX636 1280x720, CeleX-V 1280x800, DAVIS346 346x260) and the 11-bit
+# addresses of EVT 2.0, EVT 3.0 and libcaer_cmp (x, y < 2048), the encodings of the Prophesee and
+# iniVation drivers. It bounds what a packet can make a node allocate: the reconstructor's filter at
+# 2048x2048 is ~160 MB and 0.07 s a window; at 8192x8192 it was 1.5 GB and seconds a window.
+DEFAULT_MAX_SENSOR_SIDE = 2048
 # Events one packet may produce by default: the fastest current sensor's readout
 # limit (IMX636: 1.066 G events/s, Finateu et al., ISSCC 2020), rounded up to
 # 1.1 G/s, times 10 ms, ten times the drivers' default 1 ms packets.

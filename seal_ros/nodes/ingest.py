@@ -29,7 +29,10 @@ def ingest_params(windows: bool = True) -> list:
               "resynchronised; a single packet off the stream is dropped (dropped_time_outlier) (s).",
               range=(0.01, 86400.0), read_only=True),
         Param("max_sensor_size", DEFAULT_MAX_SENSOR_SIDE, "Largest sensor width or height accepted; packets "
-              "declaring more are refused (dropped_sensor_size).", range=(1, MAX_DIM), read_only=True),
+              "declaring more are refused (dropped_sensor_size). The default is above every current sensor "
+              "(1280x960) and the 11-bit addresses of evt3, evt2 and libcaer_cmp; it bounds what one packet "
+              "can make a node allocate (the reconstructor's filter: 16 bytes a pixel).",
+              range=(1, MAX_DIM), read_only=True),
         Param("max_packet_events", DEFAULT_MAX_PACKET_EVENTS, "Most events decoded from one packet (default: "
               "1.1 G events/s, above the fastest sensor, times 10 ms); decoding of a packet stops there "
               "(capped_packets).", range=(1000, 1_000_000_000), read_only=True),

@@ -150,7 +150,7 @@ class SealSegmenterNode(Node):
                                  self.watch.wrap("events", p["events_topic"], self._on_events), EVENTS_QOS)
         self.create_subscription(PromptArray, "~/prompts", lambda m: self._on_prompts(m.prompts), RESULT_QOS)
         self.create_subscription(Prompt, "~/prompt", lambda m: self._on_prompts([m]), RESULT_QOS)
-        self.create_subscription(PointStamped, "/clicked_point", self._on_plane_click, RESULT_QOS)
+        self.create_subscription(PointStamped, "clicked_point", self._on_plane_click, RESULT_QOS)
         self.create_subscription(Point, "~/mouse_left", self._on_image_click, RESULT_QOS)
         self.create_subscription(Image, "~/image_in", self._on_image_in, SENSOR_QOS)
         self.create_service(Trigger, "~/clear_prompts", safe_service(self.errors, "~/clear_prompts")(self._srv_clear))

@@ -30,6 +30,10 @@ from seal_ros.events.types import EventArray, TriggerArray
 MAX_DIM = 32768
 # int64 ns cannot hold larger time bases without overflow.
 MAX_TIME_BASE = 1 << 62
+# Rolled-over time (us) beyond which time rollovers are no longer counted: 142 years, which only a
+# forged stream reaches (a 4.8 MB evt2 packet of TIME_HIGH pairs did); with any time base below
+# MAX_TIME_BASE, t_ns then stays below 2^63.
+MAX_ROLLED_US = 1 << 52
 
 _U8 = np.dtype(np.uint8)
 _U16 = np.dtype("<u2")
@@ -165,7 +169,11 @@ class Decoder:
                 trig.append(TriggerArray(tt[:nt].copy(), te[:nt].copy(), ti[:nt].copy()))
         if stop < n or pos > cap:
             self._count_capped(n - stop)
-        pos = min(pos, cap)
+        if pos > cap:  # the overshoot is cut: it leaves the on/off counters too
+            on = int(np.count_nonzero(p[cap:pos]))
+            self._counts[C_ON] -= on
+            self._counts[C_OFF] -= pos - cap - on
+            pos = cap
         for a in (x, y, p, t):
             a.resize(pos, refcheck=False)  # shrinks in place
         return EventArray._trusted(x, y, p, t), (TriggerArray.concatenate(trig) if trig else _EMPTY_TRIGGERS)

@@ -23,13 +23,16 @@ counted as ``dropped_invalid_time`` (Prophesee's decoder starts at the first
 TIME_HIGH too). Events outside the sensor are dropped and counted as
 ``dropped_out_of_range``. The time and the validity carry over from packet to
 packet.
+
+Rollovers stop being counted once 2^52 us have rolled over (142 years, which
+only a forged stream reaches), so ``t`` never overflows int64.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from .base import C_NOTIME, C_OFF, C_ON, C_RANGE, C_RISING, C_ROLLOVER, C_TRIG, C_UNKNOWN, Decoder
+from .base import C_NOTIME, C_OFF, C_ON, C_RANGE, C_RISING, C_ROLLOVER, C_TRIG, C_UNKNOWN, MAX_ROLLED_US, Decoder
 
 S_VALID, S_HIGH = range(2)
 # Prophesee's decoder: the largest TIME_HIGH time, and how close to a whole loop a
@@ -70,7 +73,7 @@ def evt2_kernel(words, start, time_base, width, height, state, counts, xs, ys, p
         elif code == 8:
             th = (w & 0xFFFFFFF) << 6
             last = high & (TIME_LOOP_US - 1)
-            if valid != 0 and th < last and last - th >= MAX_TIME_HIGH_US - LOOP_THRESHOLD_US:
+            if valid != 0 and th < last and last - th >= MAX_TIME_HIGH_US - LOOP_THRESHOLD_US and high < MAX_ROLLED_US:
                 high += TIME_LOOP_US
                 n_roll += 1
             high = (high - last) + th

@@ -25,6 +25,9 @@ the reference decoder of ``event_camera_codecs``) and events are dropped and
 counted as ``dropped_invalid_time``. Events outside the sensor are dropped and
 counted as ``dropped_out_of_range``. The validity flag, time, row, vector base
 and polarity carry over from packet to packet.
+
+Rollovers stop being counted once 2^52 us have rolled over (142 years, which
+only a forged stream reaches), so ``t`` never overflows int64.
 """
 from __future__ import annotations
 
@@ -35,7 +38,7 @@ from seal_ros.events.types import EventArray, TriggerArray
 
 from .base import (
     _EMPTY_TRIGGERS, _U16, C_NOTIME, C_OFF, C_ON, C_RANGE, C_RISING, C_ROLLOVER, C_TRIG, C_UNKNOWN,
-    Decoder, _alloc, cttz,
+    MAX_ROLLED_US, Decoder, _alloc, cttz,
 )
 
 # Slots of the one int64 array the kernel gets (fewer array arguments: cheaper numba
@@ -78,7 +81,7 @@ def evt3_kernel(words, start, time_base, state, xs, ys, ps, ts, tt, te, ti):
         if code == 8:
             th = w & 0xFFF
             last = (high >> 12) & 0xFFF
-            if th < last and last - th > ROLLOVER_MIN_STEP:
+            if th < last and last - th > ROLLOVER_MIN_STEP and high < MAX_ROLLED_US:
                 high += 1 << 24
                 nroll += 1
             high = (high & ~np.int64(0xFFFFFF)) | (th << 12)
@@ -162,7 +165,7 @@ def evt3_kernel(words, start, time_base, state, xs, ys, ps, ts, tt, te, ti):
         elif code == 8:
             th = w & 0xFFF
             last = (high >> 12) & 0xFFF
-            if th < last and last - th > ROLLOVER_MIN_STEP:
+            if th < last and last - th > ROLLOVER_MIN_STEP and high < MAX_ROLLED_US:
                 high += 1 << 24
                 state[S_COUNTS + C_ROLLOVER] += 1
             high = (high & ~np.int64(0xFFFFFF)) | (th << 12)

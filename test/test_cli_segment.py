@@ -130,3 +130,27 @@ def test_missing_mode_or_weights_fail_in_one_line(tmp_path, capsys):
     assert main(["segment", str(DAVIS_AEDAT), "--auto", "--out", str(tmp_path / "o"), "--model", "tiny",
                  "--box-nms-thresh", "2"]) == 2
     assert "outside [0.0, 1.0]" in capsys.readouterr().err
+
+
+def test_vocabulary_file_and_query(tmp_path, capsys):
+    vocab = tmp_path / "classes.txt"
+    vocab.write_text("# the classes\nperson\ncar\n\ndog\nbus\n")
+    common = [DAVIS_AEDAT, "--auto", "--vocabulary-file", vocab, "--max-windows", 3, "--no-video",
+              "--window-ms", 20, *OPEN, "--max-instances", 1000]
+    every = _run(capsys, *common, "--out", tmp_path / "all")
+    assert every["vocabulary"] == ["person", "car", "dog", "bus"] and every["query"] == []
+    assert len(every["per_class"]) >= 2
+    wanted = sorted(every["per_class"])[0]
+    only = _run(capsys, *common, "--out", tmp_path / "q", "--query", f" {wanted.upper()}")
+    assert only["per_class"] == {wanted: every["per_class"][wanted]}
+    assert only["auto"]["dropped_query"] == every["instances"] - every["per_class"][wanted]
+
+    def masks(d):
+        doc = json.loads((d / "instances.json").read_text())
+        return sorted((a["image_id"], a["segmentation"]["counts"]) for a in doc["annotations"]
+                      if a["class_name"] == wanted)
+
+    assert masks(tmp_path / "q") == masks(tmp_path / "all")
+    assert main(["segment", str(DAVIS_AEDAT), "--auto", "--out", str(tmp_path / "x"), "--vocabulary-file",
+                 str(tmp_path / "missing.txt"), *map(str, OPEN)]) == 2
+    assert "missing.txt" in capsys.readouterr().err

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import spin_until
+from conftest import set_parameters, spin_until
 from test_node_segmenter import spin_feeding
 
 TOPIC = "/seg_auto_test/events"
@@ -99,9 +99,16 @@ def _tracks(arr):
 def test_auto_mode_finds_instances_without_prompts_with_stable_ids(auto_rig, ros_executor):
     from seal_ros.nodes.common import stamp_to_ns
 
+    from sensor_msgs.msg import Image
+
+    from seal_ros.nodes.common import SENSOR_QOS
+
     node, helper, feeder, got = auto_rig()
+    overlays = []
+    helper.create_subscription(Image, "/seal_segmenter/overlay", overlays.append, SENSOR_QOS)
     assert len(node.store) == 0  # no prompt, from anywhere
-    assert spin_feeding(ros_executor, feeder, lambda: sum(bool(a.instances) for a in got) >= 4)
+    assert spin_feeding(ros_executor, feeder, lambda: sum(bool(a.instances) for a in got) >= 4 and overlays)
+    assert (overlays[-1].width, overlays[-1].height, overlays[-1].encoding) == (W, H, "rgb8")
     answered = [a for a in got if a.instances]
     for arr in answered:
         assert (arr.width, arr.height) == (W, H)
@@ -152,3 +159,12 @@ def test_query_topic_restricts_the_classes(auto_rig, ros_executor):
     n = len(got)
     assert spin_feeding(ros_executor, feeder, lambda: len(got) >= n + 2)
     assert _tracks(got[-1]) == expected
+
+    # the mode is live: prompted, and no prompt, answers nothing
+    (res,) = set_parameters(ros_executor, "/seal_segmenter", helper, {"mode": "prompted"})
+    assert res.successful
+    n = len(got)
+    assert spin_feeding(ros_executor, feeder, lambda: len(got) >= n + 3)
+    assert all(a.instances == [] for a in got[n + 1:])
+    (res,) = set_parameters(ros_executor, "/seal_segmenter", helper, {"mode": "everything"})
+    assert not res.successful and "not one of" in res.reason

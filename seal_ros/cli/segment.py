@@ -20,12 +20,15 @@ from seal_ros.cli import CliError
 from seal_ros.cli._recording import add_input_options, open_input
 
 
-def _names(args, text, path, what) -> tuple:
+def _names(text, path, what, empty_ok=False) -> tuple:
+    """Cleaned, checked names from a comma-separated ``text`` or a names file (``empty_ok``: none is fine)."""
     from seal_ros.segment import vocabulary as V
     from seal_ros.segment.pipeline import parse_names
     from seal_ros.segment.prompt_file import load_names
 
     names = load_names(path) if path else list(parse_names(text))
+    if empty_ok and not names:
+        return ()
     reason = V.check_vocabulary(names, what)
     if reason is not None:
         raise CliError(reason)
@@ -49,7 +52,7 @@ def _options(args):
     from seal_ros.seal.text import DEFAULT_TEMPLATES, PART_TEMPLATES
     from seal_ros.segment.auto import AUTO_OPTIONS, AutoConfig
     from seal_ros.segment.offline import OfflineOptions
-    from seal_ros.segment.pipeline import SegmentConfig, parse_names
+    from seal_ros.segment.pipeline import SegmentConfig
     from seal_ros.segment.prompt_file import load_prompts
     from seal_ros.segment.vocabulary import DEFAULT_PART_VOCABULARY, DEFAULT_VOCABULARY
 
@@ -57,8 +60,11 @@ def _options(args):
         raise CliError("give --auto (every object, no prompts) and/or --prompts FILE")
     try:
         prompts = load_prompts(args.prompts) if args.prompts else []
-        vocab = _names(args, args.vocabulary or ",".join(DEFAULT_VOCABULARY), args.vocabulary_file, "vocabulary")
-        parts = _names(args, args.part_vocabulary or ",".join(DEFAULT_PART_VOCABULARY), None, "part_vocabulary")
+        vocab = _names(args.vocabulary or ",".join(DEFAULT_VOCABULARY), args.vocabulary_file, "vocabulary")
+        parts = _names(args.part_vocabulary or ",".join(DEFAULT_PART_VOCABULARY), None, "part_vocabulary")
+        templates = _templates(args.template, args.templates_file, DEFAULT_TEMPLATES)
+        background = _names(args.background, None, "background", empty_ok=True)
+        query = _names(args.query, None, "query", empty_ok=True)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     mode = "both" if args.auto and args.prompts else ("auto" if args.auto else "prompted")
@@ -66,13 +72,12 @@ def _options(args):
     for name, (_, (lo, hi)) in AUTO_OPTIONS.items():
         if not lo <= getattr(auto, name) <= hi:
             raise CliError(f"--{name.replace('_', '-')} {getattr(auto, name)} is outside [{lo}, {hi}]")
-    seg = SegmentConfig(mode, auto, parse_names(args.query), not args.no_tracking, args.track_iou, args.track_memory)
+    seg = SegmentConfig(mode, auto, query, not args.no_tracking, args.track_iou, args.track_memory)
     if args.window_ms <= 0 or args.window_events < 0 or args.max_windows < 0:
         raise CliError("--window-ms must be positive, --window-events and --max-windows not negative")
     return OfflineOptions(
         out=Path(args.out), segment=seg, vocabulary=vocab, part_vocabulary=parts,
-        templates=_templates(args.template, args.templates_file, DEFAULT_TEMPLATES),
-        part_templates=tuple(PART_TEMPLATES), background=parse_names(args.background), prompts=prompts,
+        templates=templates, part_templates=tuple(PART_TEMPLATES), background=background, prompts=prompts,
         window_mode="count" if args.window_events else "duration", window_ms=args.window_ms,
         window_events=args.window_events or 100_000, representation=args.representation,
         max_windows=args.max_windows, video=not args.no_video, fps=args.fps, progress=not args.no_progress)

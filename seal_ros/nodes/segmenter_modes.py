@@ -17,6 +17,10 @@ def _names_ok(what: str):
     return check
 
 
+def _describe(text: str) -> str:
+    return f"Mode {text[5:]}." if text.startswith("mode both") else f"Automatic mode: {text}."
+
+
 # Parameter -> AutoConfig field (each is live): auto_<field>, but min_class_score as it is.
 AUTO_FIELDS = {(f if f == "min_class_score" else f"auto_{f}"): f for f in AUTO_OPTIONS}
 TRACK_PARAMS = ("tracking", "track_iou", "track_memory")
@@ -32,7 +36,7 @@ MODE_PARAMS = [
           "besides the vocabulary so that road, sky or sensor noise is not forced into a class; a mask named "
           "one of them is dropped (empty: none; names also in the vocabulary are left out).",
           validate=_names_ok("background_classes")),
-    *(Param(name, getattr(_D, field), f"Automatic mode: {AUTO_OPTIONS[field][0]}.", range=AUTO_OPTIONS[field][1])
+    *(Param(name, getattr(_D, field), _describe(AUTO_OPTIONS[field][0]), range=AUTO_OPTIONS[field][1])
       for name, field in AUTO_FIELDS.items()),
     Param("tracking", True, "Give every result a track_id, stable across windows (mask IoU and class)."),
     Param("track_iou", 0.3, "Tracking: least mask IoU for a result to continue a track.", range=(0.01, 1.0)),

@@ -5,16 +5,19 @@
    - a grid of ``points_per_side`` x ``points_per_side`` points as
      segment-anything's automatic mask generator lays it
      (``segment_anything.utils.amg.build_point_grid``, scaled to the sensor);
-     grid points whose neighbourhood (3 x 3 cells of the sampler below) holds
-     fewer than ``min_cell_events`` events are skipped (0 keeps them all):
-     an area without events holds nothing to segment;
+     a grid point is skipped when its neighbourhood (3 x 3 cells of the
+     sampler below) holds fewer events than ``min_cell_events`` or than twice
+     the mean over all neighbourhoods (``min_cell_events`` 0 keeps every
+     point): an area without events holds nothing to segment, and sensor
+     noise, spread thin over the whole view, does not count as events;
    - an event-density sampler: the sensor is cut into cells (64 along the
-     longer side); among the cells holding at least ``min_cell_events``
-     events (at least 1), ``density_points`` are picked greedily, the densest
-     first, then each time the cell with the largest (squared distance to the
-     points already picked) x (its event count): points spread over where the
-     events are, dense places first, isolated noise last. A point lies at the
-     mean position of its cell's events. Deterministic.
+     longer side); among the cells holding at least ``min_cell_events`` (at
+     least 1) and at least twice the mean count of all cells,
+     ``density_points`` are picked greedily, the densest first, then each
+     time the cell with the largest (squared distance to the points already
+     picked) x (its event count): points spread over where the events are,
+     dense places first. A point lies at the mean position of its cell's
+     events. Deterministic.
 
 2. **Masks** (:func:`automatic_masks`): SAM's decoder on the cached image
    embedding for every point (``points_per_batch`` at a time, all three
@@ -49,7 +52,6 @@ import numpy as np
 import torch
 
 from seal_ros.events.types import EventArray
-from seal_ros.seal.predictor import InstanceResult
 from seal_ros.seal.prompt import Granularity
 
 __all__ = ["AutoConfig", "AutoOutput", "AUTO_OPTIONS", "DENSITY_CELLS", "STAT_KEYS", "grid_points", "density_points",
@@ -57,6 +59,7 @@ __all__ = ["AutoConfig", "AutoOutput", "AUTO_OPTIONS", "DENSITY_CELLS", "STAT_KE
 
 AUTO_PROMPT_ID = 0  # prompt_id of every automatic result
 DENSITY_CELLS = 64  # sampler cells along the sensor's longer side
+DENSITY_FACTOR = 2.0  # a cell "holds events" with at least this many times the mean count of all cells
 UPSCALE_CHUNK = 64  # masks upsampled to the model size at a time (bounds memory)
 # Per-window counters, in pipeline order (what each step dropped, and what came out).
 STAT_KEYS = ("points", "candidates", "dropped_iou", "dropped_stability", "dropped_empty", "dropped_nms",
@@ -84,8 +87,9 @@ class AutoConfig:
 AUTO_OPTIONS = {
     "points_per_side": ("points per side of SAM's point grid (0: no grid)", (0, 64)),
     "density_points": ("points put where the events are (event-density sampler; 0: none)", (0, 4096)),
-    "min_cell_events": ("grid points with fewer events in their neighbourhood are skipped, and the density "
-                        "sampler uses only cells with at least this many (0: keep every grid point)", (0, 1_000_000)),
+    "min_cell_events": ("grid points with fewer events in their neighbourhood (or fewer than twice the mean "
+                        "neighbourhood) are skipped, and the density sampler uses only cells with at least this "
+                        "many (and twice the mean cell); 0: keep every grid point", (0, 1_000_000)),
     "points_per_batch": ("points decoded in one batch (bounds memory)", (1, 4096)),
     "pred_iou_thresh": ("masks whose predicted IoU is not above this are dropped (SAM's generator: 0.88)",
                         (0.0, 1.0)),
@@ -142,12 +146,17 @@ def _cells(events: EventArray, width: int, height: int) -> _Cells:
     return _Cells(size, counts.reshape(ny, nx), np.stack([cx, cy], 1).reshape(ny, nx, 2))
 
 
+def _threshold(counts: np.ndarray, least: int) -> float:
+    """What "holds events" means: at least ``least`` and DENSITY_FACTOR x the mean count (noise level)."""
+    return max(float(least), DENSITY_FACTOR * float(counts.mean()) if counts.size else 0.0)
+
+
 def density_points(events: EventArray, width: int, height: int, n: int, min_events: int = 1,
                    cells: _Cells | None = None) -> np.ndarray:
     """Up to ``n`` points where the events are (see the module docstring), (k, 2) float32."""
     cells = cells if cells is not None else _cells(events, width, height)
     counts = cells.counts.ravel()
-    occ = np.flatnonzero(counts >= max(1, min_events))
+    occ = np.flatnonzero(counts >= _threshold(counts, max(1, min_events)))
     if n <= 0 or occ.size == 0:
         return np.zeros((0, 2), np.float32)
     pos = cells.centre.reshape(-1, 2)[occ]
@@ -173,7 +182,7 @@ def generate_points(events: EventArray, width: int, height: int, cfg: AutoConfig
         near = sum(padded[dy:dy + ny, dx:dx + nx] for dy in range(3) for dx in range(3))
         cx = np.minimum((grid[:, 0] // cells.size).astype(np.int64), nx - 1)
         cy = np.minimum((grid[:, 1] // cells.size).astype(np.int64), ny - 1)
-        grid = grid[near[cy, cx] >= cfg.min_cell_events]
+        grid = grid[near[cy, cx] >= _threshold(near, cfg.min_cell_events)]
     dense = density_points(events, width, height, cfg.density_points, cfg.min_cell_events, cells)
     return np.concatenate([grid, dense]).astype(np.float32)
 
@@ -233,6 +242,7 @@ def automatic_masks(predictor, events: EventArray, width: int, height: int, cfg:
     masks of the prompted results of the same window (mode ``both``)."""
     from torchvision.ops import batched_nms
 
+    from seal_ros.seal.predictor import InstanceResult
     from seal_ros.segment.vocabulary import normalise
 
     points = generate_points(events, width, height, cfg)

@@ -175,13 +175,13 @@ class SealSegmenterNode(Node):
         p, log = self.params, self.get_logger()
         models_dir = p["models_dir"] or str(default_models_dir())
         if p["model"] == "vit_b":
-            log.info(f"loading SEAL from {models_dir} ({p['device']}, {p['precision']})")
+            log.info(f"loading SEAL from {models_dir}")
         predictor, info = load_predictor(p["model"], models_dir, p["device"], p["precision"], p["compile"],
                                          warn=lambda m: log.warning(m + (". Use model=vit_b with the real weights."
                                                                          if p["model"] == "tiny" else "")))
-        if "size" in info:
-            log.info(f"loaded trained SEAL {p['model']} (size {info['size']}, step {info['step']}, text encoder "
-                     f"{info['text_encoder']}) on {info['device']} ({info['precision']})")
+        trained = f" (trained: size {info['size']}, step {info['step']}, text encoder {info['text_encoder']})" \
+            if "size" in info else ""
+        log.info(f"SEAL {p['model']}{trained} on {info['device']} ({info['precision']})")
         return predictor
 
     def _on_param(self, name, value):

@@ -62,6 +62,8 @@ def test_copied_choice_lists_equal_their_sources():
     from seal_ros.cli import _choices
     from seal_ros.e2v.reconstructor import ALL_METHODS
     from seal_ros.events.encoders import SUPPORTED_ENCODINGS
+    from seal_ros.segment.event_images import REPRESENTATIONS
 
+    assert _choices.REPRESENTATIONS == REPRESENTATIONS
     assert _choices.E2V_METHODS == ALL_METHODS
     assert _choices.ENCODINGS == SUPPORTED_ENCODINGS

@@ -21,6 +21,7 @@ from seal_ros.nodes.common import (
 )
 from seal_ros.nodes.ingest import IngestReporter, ingest_config, ingest_params
 from seal_ros.nodes.params import Param, ParamSet
+from seal_ros.nodes.segmenter_modes import AUTO_FIELDS, MODE_PARAMS, TRACK_PARAMS, auto_classes, segment_config
 from seal_ros.seal.text import DEFAULT_TEMPLATES, PART_TEMPLATES
 from seal_ros.segment import vocabulary as V
 from seal_ros.segment.event_images import REPRESENTATIONS, make_event_image
@@ -62,10 +63,10 @@ PARAMS = [
     Param("window_duration_ms", 50.0, "Window length in duration mode (ms).", range=(1.0, 10000.0)),
     Param("window_events", 100000, "Events per window in count mode.", range=(100, 50_000_000)),
     *ingest_params(),
-    Param("vocabulary", ["person", "car", "bicycle", "motorcycle", "bus", "truck", "dog", "cat", "chair", "bottle"],
+    Param("vocabulary", list(V.DEFAULT_VOCABULARY),
           "Instance class names (live: ros2 param set). Non-empty, unique ignoring case and spacing, at most "
           f"{V.MAX_CLASSES} names of at most {V.MAX_NAME_CHARS} characters.", validate=V.check_vocabulary),
-    Param("part_vocabulary", ["head", "arm", "leg", "torso", "wheel", "door", "window", "headlight"],
+    Param("part_vocabulary", list(V.DEFAULT_PART_VOCABULARY),
           "Part class names for prompts of part granularity (same rules).",
           validate=lambda v: V.check_vocabulary(v, "part_vocabulary")),
     Param("prompt_templates", list(DEFAULT_TEMPLATES), "CLIP prompt templates for the instance vocabulary;"
@@ -80,6 +81,7 @@ PARAMS = [
     Param("click_granularity", "instance", "Granularity of prompts made by clicks.",
           choices=("instance", "part", "any")),
     Param("track_prompts", False, "A persistent box prompt follows its object (takes its last mask's box)."),
+    *MODE_PARAMS,
     Param("models_dir", "", "Directory of the checkpoints (empty: $SEAL_ROS_MODELS or"
           " ~/.cache/seal_ros/models).", read_only=True, path=True),
     Param("model", "vit_b", "vit_b: the published SEAL (seal.pt + CLIP from models_dir); tiny: random toy model "
@@ -114,6 +116,7 @@ class SealSegmenterNode(Node):
         from geometry_msgs.msg import Point, PointStamped
         from nav_msgs.msg import OccupancyGrid
         from sensor_msgs.msg import Image
+        from std_msgs.msg import String
         from std_srvs.srv import Trigger
         from visualization_msgs.msg import MarkerArray
 
@@ -137,6 +140,8 @@ class SealSegmenterNode(Node):
         self.runner.pending_corner = lambda: self.clicks.pending
         self.runner.set_vocabulary("instance", V.clean_vocabulary(p["vocabulary"]), p["prompt_templates"])
         self.runner.set_vocabulary("part", V.clean_vocabulary(p["part_vocabulary"]), p["part_prompt_templates"])
+        self.runner.segmenter.configure(segment_config(p))
+        self.runner.set_auto_classes(*auto_classes(p), p["prompt_templates"])
 
         self._pub_instances = self.create_publisher(InstanceMaskArray, "~/instances", RESULT_QOS)
         self._pub_overlay = self.create_publisher(Image, "~/overlay", image_qos(p["image_reliability"]))
@@ -150,6 +155,7 @@ class SealSegmenterNode(Node):
                                  self.watch.wrap("events", p["events_topic"], self._on_events), EVENTS_QOS)
         self.create_subscription(PromptArray, "~/prompts", lambda m: self._on_prompts(m.prompts), RESULT_QOS)
         self.create_subscription(Prompt, "~/prompt", lambda m: self._on_prompts([m]), RESULT_QOS)
+        self.create_subscription(String, "~/query", self._on_query, RESULT_QOS)
         self.create_subscription(PointStamped, "clicked_point", self._on_plane_click, RESULT_QOS)
         self.create_subscription(Point, "~/mouse_left", self._on_image_click, RESULT_QOS)
         self.create_subscription(Image, "~/image_in", self._on_image_in, SENSOR_QOS)
@@ -160,41 +166,23 @@ class SealSegmenterNode(Node):
 
     # -- model -------------------------------------------------------------------------------
     def _load_model(self):
-        import torch
-
         from seal_ros.deps import require
         from seal_ros.models.manifest import default_models_dir
 
         require("segment_anything"), require("open_clip")  # pip-only: one line naming the pip step
-        from seal_ros.seal.predictor import SealPredictor
+        from seal_ros.segment.loading import load_predictor
 
-        p = self.params
-        device = p["device"] if p["device"] != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-        prec = p["precision"] if p["precision"] != "auto" else ("bf16" if device.startswith("cuda") else "fp32")
-        dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[prec]
-        if p["model"] == "tiny":
-            from seal_ros.seal.build import build_seal
-            from seal_ros.seal.text import build_tiny_text_encoder
-
-            self.get_logger().warning("model=tiny: a RANDOM toy model for tests; its masks and classes are "
-                                      "MEANINGLESS. Use model=vit_b with the real weights.")
-            return SealPredictor(build_seal("tiny"), build_tiny_text_encoder(), device=device, dtype=dtype)
+        p, log = self.params, self.get_logger()
         models_dir = p["models_dir"] or str(default_models_dir())
-        if p["model"] != "vit_b":
-            from pathlib import Path
-
-            from seal_ros.seal.export import load_seal_export
-
-            export = load_seal_export(Path(p["model"]).expanduser(), device=device, dtype=dtype, models_dir=models_dir)
-            cfg = export.config
-            self.get_logger().info(f"loaded trained SEAL {p['model']} (size {cfg['size']}, step {cfg.get('step')}, "
-                                   f"text encoder {cfg['text_encoder'].get('kind')}) on {device} ({prec})")
-            if export.random_teachers:
-                self.get_logger().warning(f"{p['model']} was trained against RANDOM teachers (random_teachers): "
-                                          "its classes are not meaningful")
-            return export.predictor(compile=p["compile"])
-        self.get_logger().info(f"loading SEAL from {models_dir} on {device} ({prec})")
-        return SealPredictor.from_model_dir(models_dir, device=device, dtype=dtype, compile=p["compile"])
+        if p["model"] == "vit_b":
+            log.info(f"loading SEAL from {models_dir}")
+        predictor, info = load_predictor(p["model"], models_dir, p["device"], p["precision"], p["compile"],
+                                         warn=lambda m: log.warning(m + (". Use model=vit_b with the real weights."
+                                                                         if p["model"] == "tiny" else "")))
+        trained = f" (trained: size {info['size']}, step {info['step']}, text encoder {info['text_encoder']})" \
+            if "size" in info else ""
+        log.info(f"SEAL {p['model']}{trained} on {info['device']} ({info['precision']})")
+        return predictor
 
     def _on_param(self, name, value):
         p = self.params
@@ -213,6 +201,12 @@ class SealSegmenterNode(Node):
             self.store.track = value
         elif name == "overlay_alpha":
             self.runner.overlay_alpha = value
+        if name in ("vocabulary", "prompt_templates", "query", "background_classes"):
+            self.runner.set_auto_classes(*auto_classes(p), p["prompt_templates"])
+        if name in ("mode", "query") or name in AUTO_FIELDS or name in TRACK_PARAMS:
+            self.runner.segmenter.configure(segment_config(p))
+            if name in ("mode", "query"):
+                self.runner.poke()  # the last window again, in the new mode
 
     # -- input ---------------------------------------------------------------------------------
     def _on_events(self, msg) -> None:
@@ -234,6 +228,14 @@ class SealSegmenterNode(Node):
             self.errors.report("bad_prompt", f"prompt refused: {exc}")
             return
         self.runner.poke()
+
+    def _on_query(self, msg) -> None:
+        """~/query: the ``query`` parameter set from a message (same check; refused ones counted)."""
+        from rclpy.parameter import Parameter
+
+        res = self.set_parameters([Parameter("query", value=str(msg.data))])[0]
+        if not res.successful:
+            self.errors.report("bad_query", f"~/query refused: {res.reason}")
 
     def _add_click(self, col: int, row: int) -> None:
         prompt = self.clicks.click(col, row)
@@ -316,7 +318,8 @@ class SealSegmenterNode(Node):
         state = self.runner.state
         v = self.source.counters()
         v.update(self.runner.counts)
-        v.update(model=state, prompts=len(self.store), internal_errors=self._internal_errors,
+        v.update({f"auto_{k}": n for k, n in self.runner.segmenter.totals.items()})
+        v.update(model=state, prompts=len(self.store), internal_errors=self._internal_errors, mode=self.params["mode"],
                  fault=(self.runner.banner or f"model {state}") if state in ("missing", "failed") else "")
         return v
 

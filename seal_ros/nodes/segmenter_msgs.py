@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from seal_ros.io.images import array_to_image_fields
-from seal_ros.segment.overlay import colour
+from seal_ros.segment.overlay import colour, colour_key
 from seal_ros.segment.plane import PlaneGeometry, grid_data
 from seal_ros.seal.prompt import Granularity
 from seal_ros.segment.runner import WindowOutput
@@ -26,11 +26,12 @@ def instances_msg(out: WindowOutput, stamp, start_stamp):
     arr = InstanceMaskArray(window_start=start_stamp, event_count=w.count, width=w.width, height=w.height,
                             vocabulary=list(out.vocabulary))
     arr.header.stamp, arr.header.frame_id = stamp, w.frame_id
-    for i, (r, ci) in enumerate(zip(out.results, out.class_indices)):
+    tracks = out.track_ids or [0] * len(out.results)
+    for i, (r, ci, t) in enumerate(zip(out.results, out.class_indices, tracks)):
         arr.instances.append(InstanceMask(
             id=i, prompt_id=int(r.prompt_id), class_index=int(ci), class_name=out.vocabulary[ci] if ci >= 0 else "",
             class_score=float(r.class_score), mask_score=float(r.mask_score), score=float(r.score),
-            granularity=Granularity.parse(r.granularity).code, bbox=[float(v) for v in r.bbox],
+            granularity=Granularity.parse(r.granularity).code, bbox=[float(v) for v in r.bbox], track_id=int(t),
             mask=image_msg(r.mask.astype(np.uint8) * 255, stamp, w.frame_id)))
     return arr
 
@@ -56,12 +57,13 @@ def markers_msg(out: WindowOutput, geo: PlaneGeometry, stamp):
     from visualization_msgs.msg import Marker, MarkerArray
 
     markers = [Marker(action=Marker.DELETEALL)]
-    for i, (r, ci) in enumerate(zip(out.results, out.class_indices)):
+    tracks = out.track_ids or [0] * len(out.results)
+    for i, (r, ci, t) in enumerate(zip(out.results, out.class_indices, tracks)):
         if not r.mask.any():
             continue
         x0, y0, x1, y1 = r.bbox
         corners = [geo.pixel_to_world(u, v) for u, v in ((x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0))]
-        rgb = [c / 255.0 for c in colour(r.prompt_id)]
+        rgb = [c / 255.0 for c in colour(colour_key(r, t))]
         for kind, mid in ((Marker.LINE_STRIP, 2 * i), (Marker.TEXT_VIEW_FACING, 2 * i + 1)):
             m = Marker(type=kind, id=mid, ns="seal_instances", action=Marker.ADD)
             m.header.stamp, m.header.frame_id = stamp, geo.frame_id
@@ -73,6 +75,6 @@ def markers_msg(out: WindowOutput, geo: PlaneGeometry, stamp):
             else:
                 m.scale.z = 16 * geo.resolution
                 m.pose.position.x, m.pose.position.y, m.pose.position.z = corners[0][0], corners[0][1], 0.02
-                m.text = out.vocabulary[ci] if ci >= 0 else f"prompt {r.prompt_id}"
+                m.text = (out.vocabulary[ci] if ci >= 0 else f"prompt {r.prompt_id}") + (f" #{t}" if t else "")
             markers.append(m)
     return MarkerArray(markers=markers)

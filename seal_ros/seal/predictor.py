@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
+from .automatic import AutomaticMasks
 from .cuda_graph import GraphCache
 from .modeling.seal import Seal, choose_candidates
 from .preprocess import ResizeTransform, event_image_tensor, normalize_event_tensor
@@ -62,7 +63,7 @@ class _Vocab:
     version: int
 
 
-class SealPredictor:
+class SealPredictor(AutomaticMasks):
     """See the module docstring.  ``dtype``: autocast dtype (``torch.bfloat16`` /
     ``torch.float16``) or None (fp32).  ``cuda_graphs``: capture each stage in a
     CUDA graph (default: on for CUDA devices when every attention module is on the

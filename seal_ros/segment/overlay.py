@@ -138,9 +138,16 @@ def _dashed_rect(out: np.ndarray, p0: tuple, p1: tuple, col: tuple, dash: int = 
             cv2.line(out, s, e, col, 1)
 
 
-def label_text(class_name: str, class_score: float, granularity: str = "") -> str:
-    """``"car 0.87"`` (with ``" [part]"`` for part results)."""
+def label_text(class_name: str, class_score: float, granularity: str = "", track_id: int = 0) -> str:
+    """``"car 0.87"`` (with ``" [part]"`` for part results, ``" #3"`` for track 3)."""
     txt = f"{class_name} {class_score:.2f}" if class_name else f"{class_score:.2f}"
     if granularity == "part":
         txt += " [part]"
+    if track_id:
+        txt += f" #{track_id}"
     return txt
+
+
+def colour_key(result, track_id: int = 0) -> int:
+    """What a result's colour follows: its track (one object keeps its colour), else its prompt."""
+    return int(track_id) if track_id else int(result.prompt_id)

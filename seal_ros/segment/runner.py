@@ -8,6 +8,11 @@ decoder and SEAL's head. A second thread encodes new vocabularies (CLIP text
 tower) and swaps them into the predictor atomically, so a vocabulary change
 never stalls a window; the first vocabularies are set before the first window.
 
+The mode (prompted, automatic, both), the query and the tracking live in
+:class:`seal_ros.segment.pipeline.WindowSegmenter` (``segmenter``; its
+``configure`` takes a new :class:`~seal_ros.segment.pipeline.SegmentConfig`
+at any time). A window that starts a new timeline resets the tracks.
+
 Without the weights the worker still turns windows into event images and
 overlays (with a banner), and reports no instances: ``WindowOutput.results``
 is None, so nothing false is published.
@@ -22,8 +27,9 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from seal_ros.segment.overlay import Drawn, draw_overlay, fit_image, label_text
-from seal_ros.segment.prompts import Prompt, PromptStore
+from seal_ros.segment.overlay import draw_overlay, fit_image
+from seal_ros.segment.pipeline import WindowSegmenter, drawn_results
+from seal_ros.segment.prompts import PromptStore
 from seal_ros.events.source import StampedWindow
 
 @dataclass
@@ -36,6 +42,8 @@ class WindowOutput:
     class_indices: list = field(default_factory=list)  # per result, into ``vocabulary`` (-1: none)
     rerun: bool = False  # prompts changed: the same window answered again
     latency_s: float = 0.0
+    track_ids: list = field(default_factory=list)  # per result (0: not tracked)
+    auto_stats: dict = field(default_factory=dict)  # the window's automatic-mode counters (empty: none)
 
 
 def combine_vocabularies(results, default=()) -> tuple[list, list]:
@@ -68,6 +76,7 @@ class SegmentRunner:
         self.want_overlay = lambda: True  # () -> bool: skip drawing when nobody subscribes
         self.publish_overlay: Optional[Callable] = None  # (WindowOutput) -> None, after the results
         self.counts = dict(windows=0, dropped_windows=0, reruns=0, inferences=0, vocab_swaps=0)
+        self.segmenter = WindowSegmenter()
         self._cond = threading.Condition()
         self._window: Optional[StampedWindow] = None
         self._last: Optional[tuple] = None  # (window, event image)
@@ -114,6 +123,12 @@ class SegmentRunner:
             self._vocab_jobs[granularity] = (list(names), list(templates))
             self._vocab_cond.notify()
 
+    def set_auto_classes(self, names, background, templates) -> None:
+        """Queue the automatic classifier (:func:`seal_ros.segment.pipeline.auto_class_lists`)."""
+        with self._vocab_cond:
+            self._vocab_jobs["auto"] = (list(names), list(templates), list(background))
+            self._vocab_cond.notify()
+
     # -- vocabulary thread ------------------------------------------------------------------------
     def _run_vocab(self) -> None:
         while True:
@@ -123,10 +138,13 @@ class SegmentRunner:
                 if self._stop:
                     return
                 jobs, self._vocab_jobs = self._vocab_jobs, {}
-            for gran, (names, templates) in jobs.items():
+            for gran, (names, templates, *background) in jobs.items():
                 t = time.perf_counter()
                 try:
-                    self.predictor.set_vocabulary(names, granularity=gran, templates=templates)
+                    if gran == "auto":
+                        self.predictor.set_auto_vocabulary(names, background[0], templates)
+                    else:
+                        self.predictor.set_vocabulary(names, granularity=gran, templates=templates)
                 except Exception as exc:  # noqa: BLE001 - keep the old vocabulary, keep running
                     self._errors.report("vocabulary", f"could not encode the {gran} vocabulary: {exc}")
                     continue
@@ -185,40 +203,36 @@ class SegmentRunner:
             self.counts["windows"] += 1
         w, h = window.width, window.height
         prompts, taken = [], []
-        for p in self.store.take():
+        # automatic mode answers no prompt: they stay in the store (one-shot ones too) for the other modes
+        for p in self.store.take() if self.segmenter.config.mode != "auto" else ():
             c = p.clipped(w, h)
             if c is None:
                 self._errors.report("prompt_off_sensor", f"prompt {p.id} lies outside the {w}x{h} sensor; skipped")
             else:
                 prompts.append(c)
                 taken.append(p)
-        results = None
+        results, seg = None, None
         if self.state == "ready":
-            results = self._infer(window, img, prompts)
+            if window.resync and not rerun:
+                self.segmenter.reset()
+            seg = self.segmenter.process(self.predictor, img, window.seq, window.window.events, w, h, prompts)
+            self.counts["inferences"] += bool(seg.results)
+            results = seg.results
             # tracking: the stored (unclipped) prompts follow their masks
-            self.store.follow(taken, {r.prompt_id: r.bbox for r in results if r.mask.any()})
+            self.store.follow(taken, {r.prompt_id: r.bbox for r in results[:seg.n_prompted] if r.mask.any()})
         vocab, idx = combine_vocabularies(results or [], self.predictor.vocabulary("instance") if self.predictor else ())
-        out = WindowOutput(window, img, None, results, vocab, idx, rerun, time.perf_counter() - t_start)
+        out = WindowOutput(window, img, None, results, vocab, idx, rerun, time.perf_counter() - t_start,
+                           seg.track_ids if seg else [], seg.auto_stats if seg else {})
         self._publish(out)  # results first: their latency does not include drawing the overlay
         if self.want_overlay():
-            out.overlay = self._draw(img, w, h, prompts, results, vocab, idx)
+            out.overlay = self._draw(img, w, h, prompts, results, vocab, idx, out.track_ids)
             if self.publish_overlay is not None:
                 self.publish_overlay(out)
 
-    def _infer(self, window: StampedWindow, img: np.ndarray, prompts: list[Prompt]) -> list:
-        self.predictor.set_image(img, key=window.seq)  # cached: a rerun skips the backbone
-        if not prompts:
-            return []
-        results = self.predictor.predict(prompts)
-        self.counts["inferences"] += 1
-        return results
-
-    def _draw(self, img, w, h, prompts, results, vocab, idx) -> np.ndarray:
+    def _draw(self, img, w, h, prompts, results, vocab, idx, track_ids) -> np.ndarray:
         bg = self.background() if self.background is not None else None
         base = fit_image(bg, w, h) if bg is not None else img
-        items = [Drawn(r.prompt_id, r.mask, r.bbox if r.mask.any() else None,
-                       label_text(vocab[i] if i >= 0 else "", r.class_score if i >= 0 else r.mask_score, r.granularity))
-                 for r, i in zip(results or [], idx)]
+        items = drawn_results(results or [], vocab, idx, track_ids)
         boxes = [(p.id, p.box) for p in prompts if p.box is not None]
         pending = self.pending_corner() if self.pending_corner is not None else None
         return draw_overlay(base, items, self.overlay_alpha, boxes, pending, self.banner)

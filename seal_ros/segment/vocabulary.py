@@ -17,6 +17,10 @@ MAX_TEMPLATES = 32
 MAX_TEMPLATE_CHARS = 200
 PLACEHOLDER = "{}"
 
+# The segmenter's default class lists (node parameters and ``seal-ros segment``).
+DEFAULT_VOCABULARY = ("person", "car", "bicycle", "motorcycle", "bus", "truck", "dog", "cat", "chair", "bottle")
+DEFAULT_PART_VOCABULARY = ("head", "arm", "leg", "torso", "wheel", "door", "window", "headlight")
+
 # CLIP-style default: one plain template (SEAL classifies with the bare prompt set
 # it was trained with; more templates average the text embeddings).
 DEFAULT_TEMPLATES = ("a photo of a {}.",)

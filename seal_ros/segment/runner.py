@@ -29,13 +29,22 @@ from seal_ros.events.source import StampedWindow
 @dataclass
 class WindowOutput:
     window: StampedWindow
-    event_image: np.ndarray  # uint8 HxWx3
+    event_image: object  # uint8 HxWx3: a NumPy array, or a tensor where the model runs (see host_image())
     overlay: Optional[np.ndarray]  # uint8 HxWx3; None when nobody wants it
     results: Optional[list]  # InstanceResult per prompt; None: no model (publish no instances)
     vocabulary: list = field(default_factory=list)  # the class lists the results used, concatenated
     class_indices: list = field(default_factory=list)  # per result, into ``vocabulary`` (-1: none)
     rerun: bool = False  # prompts changed: the same window answered again
     latency_s: float = 0.0
+    # seconds per stage of this window: "event image", "backbone" (not on a rerun), "decoder+head";
+    # the node adds "message build" and "publish" (bench/bench_segmenter_pipeline.py prints them)
+    timings: dict = field(default_factory=dict)
+
+    def host_image(self) -> np.ndarray:
+        """The event image as a uint8 NumPy array (copied from the device once, after the results)."""
+        if not isinstance(self.event_image, np.ndarray):
+            self.event_image = self.event_image.cpu().numpy()
+        return self.event_image
 
 
 def combine_vocabularies(results, default=()) -> tuple[list, list]:
@@ -67,6 +76,8 @@ class SegmentRunner:
         self.pending_corner = None  # () -> Optional[(col, row)]
         self.want_overlay = lambda: True  # () -> bool: skip drawing when nobody subscribes
         self.publish_overlay: Optional[Callable] = None  # (WindowOutput) -> None, after the results
+        self.mask_format: Optional[str] = None  # predict(mask_format=...) when set (the node: "rle" or "both")
+        self.sync_stages = False  # wait for the device at each stage boundary (benchmarks' stage timings)
         self.counts = dict(windows=0, dropped_windows=0, reruns=0, inferences=0, vocab_swaps=0)
         self._cond = threading.Condition()
         self._window: Optional[StampedWindow] = None
@@ -176,11 +187,14 @@ class SegmentRunner:
 
     def _process(self, window: Optional[StampedWindow], rerun: bool) -> None:
         t_start = time.perf_counter()
+        timings = {}
         if rerun:
             window, img = self._last
             self.counts["reruns"] += 1
         else:
             img = self._event_image(window.window.events, window.width, window.height)
+            self._sync()
+            timings["event image"] = time.perf_counter() - t_start
             self._last = (window, img)
             self.counts["windows"] += 1
         w, h = window.width, window.height
@@ -194,29 +208,44 @@ class SegmentRunner:
                 taken.append(p)
         results = None
         if self.state == "ready":
-            results = self._infer(window, img, prompts)
+            results = self._infer(window, img, prompts, timings)
             # tracking: the stored (unclipped) prompts follow their masks
-            self.store.follow(taken, {r.prompt_id: r.bbox for r in results if r.mask.any()})
+            self.store.follow(taken, {r.prompt_id: r.bbox for r in results if not r.is_empty})
         vocab, idx = combine_vocabularies(results or [], self.predictor.vocabulary("instance") if self.predictor else ())
-        out = WindowOutput(window, img, None, results, vocab, idx, rerun, time.perf_counter() - t_start)
+        out = WindowOutput(window, img, None, results, vocab, idx, rerun, time.perf_counter() - t_start, timings)
         self._publish(out)  # results first: their latency does not include drawing the overlay
         if self.want_overlay():
-            out.overlay = self._draw(img, w, h, prompts, results, vocab, idx)
+            out.overlay = self._draw(out.host_image(), w, h, prompts, results, vocab, idx)
             if self.publish_overlay is not None:
                 self.publish_overlay(out)
 
-    def _infer(self, window: StampedWindow, img: np.ndarray, prompts: list[Prompt]) -> list:
+    def _infer(self, window: StampedWindow, img, prompts: list[Prompt], timings: dict) -> list:
+        t = time.perf_counter()
         self.predictor.set_image(img, key=window.seq)  # cached: a rerun skips the backbone
+        self._sync()
+        if "event image" in timings:
+            timings["backbone"] = time.perf_counter() - t
         if not prompts:
             return []
-        results = self.predictor.predict(prompts)
+        t = time.perf_counter()
+        opts = {"mask_format": self.mask_format} if self.mask_format else {}
+        results = self.predictor.predict(prompts, **opts)
+        timings["decoder+head"] = time.perf_counter() - t
         self.counts["inferences"] += 1
         return results
+
+    def _sync(self) -> None:
+        """With ``sync_stages``: wait for the model's device, so a stage's time is its own."""
+        device = getattr(self.predictor, "device", None) if self.sync_stages else None
+        if getattr(device, "type", None) == "cuda":
+            import torch
+
+            torch.cuda.synchronize(device)
 
     def _draw(self, img, w, h, prompts, results, vocab, idx) -> np.ndarray:
         bg = self.background() if self.background is not None else None
         base = fit_image(bg, w, h) if bg is not None else img
-        items = [Drawn(r.prompt_id, r.mask, r.bbox if r.mask.any() else None,
+        items = [Drawn(r.prompt_id, r.mask_array(), r.bbox if not r.is_empty else None,
                        label_text(vocab[i] if i >= 0 else "", r.class_score if i >= 0 else r.mask_score, r.granularity))
                  for r, i in zip(results or [], idx)]
         boxes = [(p.id, p.box) for p in prompts if p.box is not None]

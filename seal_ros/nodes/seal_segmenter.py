@@ -141,6 +141,7 @@ class SealSegmenterNode(Node):
         self._sensor = None  # (w, h) once packets arrive
         self._image_device = None  # torch device of the event images (None: numba on the CPU)
         self.last_timings: dict = {}  # stage seconds of the last window published (WindowOutput.timings)
+        self.last_timed_window = None  # its end (ns), set just after last_timings
         self._bg = None  # (wall time, image) from ~/image_in
         self._last_plane = 0.0
         self._plane_lock = threading.Lock()
@@ -302,7 +303,7 @@ class SealSegmenterNode(Node):
             self._pub_instances.publish(arr)
             out.timings.update({"message build": t1 - t, "publish": time.perf_counter() - t1})
             self._pub_markers.publish(msgs.markers_msg(out, geo, stamp))
-        self.last_timings = out.timings
+        self.last_timings, self.last_timed_window = out.timings, out.window.t1_ns
         if not out.rerun:
             self._pub_event_image.publish(msgs.image_msg(out.host_image(), stamp, out.window.frame_id))
         now = time.monotonic()

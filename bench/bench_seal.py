@@ -176,9 +176,9 @@ def main(argv=None):
                     help="GPU: split the prompt-only update of the CUDA-graph configuration into its parts "
                          "and profile the eager head's kernels")
     ap.add_argument("--only-fast", action="store_true", help="skip the eager bf16 configurations")
-    ap.add_argument("--onnx", choices=["auto", "yes", "no"], default="auto",
+    ap.add_argument("--onnx", choices=["auto", "yes", "no", "only"], default="auto",
                     help="CPU: also time ONNX Runtime on the exported model beside torch (auto: when onnxruntime "
-                         "and onnxscript are installed)")
+                         "and onnxscript are installed; only: nothing else)")
     ap.add_argument("--threads", default="",
                     help="CPU thread counts for the torch/ONNX comparison, e.g. 2,16 (default: 2 and all cores)")
     ap.add_argument("--clip", choices=["auto", "yes", "no"], default="auto",
@@ -235,6 +235,8 @@ def main(argv=None):
                                 amp, True, True, True, True))
     elif args.compile:
         configs.append(("fp32 + SDPA + torch.compile", None, True, True, False, False))
+    if args.onnx == "only":
+        configs = []
     results = []
     counter = [0]
     compiled = False
@@ -282,16 +284,17 @@ def main(argv=None):
         results.append((name, t_w, t_b, t_p, agree))
         print(f"  measured: {name}", flush=True)
 
-    base_w, base_p = results[0][1][0], results[0][3][0]
-    print(f"\n{'configuration':<46s} {'window ms':>16s} {'backbone ms':>16s} {'prompt-only ms':>16s}"
-          f" {'x naive (win)':>14s} {'x naive (prompt)':>16s}")
-    for name, (w, wmin), (b, bmin), (p, pmin), _ in results:
-        print(f"{name:<46s} {w:8.2f} ({wmin:6.2f}) {b:8.2f} ({bmin:6.2f}) {p:8.2f} ({pmin:6.2f})"
-              f" {base_w / w:13.2f}x {base_p / p:15.2f}x")
-    print("\nagreement with the naive fp32 results on one window (mean mask IoU, same class):")
-    for name, *_, (miou, same) in results[1:]:
-        print(f"  {name:<46s} mask IoU {miou:.3f}, same class {same:.0%}")
-    if gpu:
+    if results:
+        base_w, base_p = results[0][1][0], results[0][3][0]
+        print(f"\n{'configuration':<46s} {'window ms':>16s} {'backbone ms':>16s} {'prompt-only ms':>16s}"
+              f" {'x naive (win)':>14s} {'x naive (prompt)':>16s}")
+        for name, (w, wmin), (b, bmin), (p, pmin), _ in results:
+            print(f"{name:<46s} {w:8.2f} ({wmin:6.2f}) {b:8.2f} ({bmin:6.2f}) {p:8.2f} ({pmin:6.2f})"
+                  f" {base_w / w:13.2f}x {base_p / p:15.2f}x")
+        print("\nagreement with the naive fp32 results on one window (mean mask IoU, same class):")
+        for name, *_, (miou, same) in results[1:]:
+            print(f"  {name:<46s} mask IoU {miou:.3f}, same class {same:.0%}")
+    if gpu and results:
         best_w = min(r[1][0] for r in results)
         best_p = min(r[3][0] for r in results)
         print(f"\nbest window {best_w:.2f} ms (target < {WINDOW_TARGET_MS} ms: "

@@ -2,8 +2,10 @@
 # The segmenter's GPU measurements (issue 17 point 2) in one command on a machine with CUDA and torch.
 #
 #   bench/gpu_bench.sh prepare   # here (the dev machine, with .venv): packets + the pure-Python wheel
-#   bench/gpu_bench.sh run       # there (python3 with torch, numba, opencv): prints every figure; with
-#                                # OUT set, also writes $OUT/gpu_bench.log
+#   bench/gpu_bench.sh run [STEP...]   # there (python3 with torch, numba, opencv): prints every figure;
+#                                # with OUT set, also writes $OUT/gpu_bench.log. STEPs (default all, about
+#                                # 10 min; split them over calls of the 10-minute device limit):
+#                                # check seal pipeline pipeline-compile cpu
 #
 # `prepare` writes bench/.gpu/ (ignored by git): the shared evt3 recording's packets as .npz (no
 # rosbags needed there) and the segment-anything wheel. `run` installs that wheel into a scratch
@@ -13,6 +15,8 @@
 #   3. bench/bench_segmenter_pipeline.py       the node's window stage by stage: event image on the GPU
 #      (vit_b, bf16, with and without compile)   (and its largest difference to numba), backbone,
 #                                                decoder+head with run lengths, message build, prompt-only
+#   4. bench/bench_seal.py --onnx only         the full-size window on that machine's CPU, torch vs ONNX
+#                                                Runtime, at 2 threads and all cores
 # The node over DDS (bench/bench_segmenter.py) needs ROS 2 there; this covers every stage but DDS.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -27,24 +31,33 @@ case "${1:-}" in
     ls -la "$GPU" "$GPU/whl"
     ;;
   run)
+    shift
     PY=${PYTHON:-python3}
     LOG=${OUT:+$OUT/gpu_bench.log}
     LOG=${LOG:-/dev/null}
     "$PY" -m pip install -q --no-index --no-deps --no-compile --target /tmp/seal_ros_site "$GPU"/whl/*.whl
     export PYTHONPATH="/tmp/seal_ros_site:$ROOT${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+    steps=${*:-check seal pipeline pipeline-compile cpu}
     {
       nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
       "$PY" -c 'import torch; print("torch", torch.__version__, torch.cuda.get_device_name())'
-      "$PY" bench/check_seal_cuda.py || echo "check_seal_cuda: FAILED"
-      "$PY" bench/bench_seal.py --device cuda --iters 30 --only-fast --compile --breakdown --clip no
-      "$PY" bench/bench_segmenter_pipeline.py --model vit_b --device cuda --precision bf16 --windows 30 \
-          --packets "$GPU/packets.npz"
-      "$PY" bench/bench_segmenter_pipeline.py --model vit_b --device cuda --precision bf16 --windows 30 \
-          --packets "$GPU/packets.npz" --compile
+      for step in $steps; do
+        echo "== $step"
+        case $step in
+          check) "$PY" bench/check_seal_cuda.py || echo "check_seal_cuda: FAILED" ;;
+          seal) "$PY" bench/bench_seal.py --device cuda --iters 30 --only-fast --compile --breakdown --clip no ;;
+          pipeline) "$PY" bench/bench_segmenter_pipeline.py --model vit_b --device cuda --precision bf16 \
+                      --windows 30 --packets "$GPU/packets.npz" ;;
+          pipeline-compile) "$PY" bench/bench_segmenter_pipeline.py --model vit_b --device cuda --precision bf16 \
+                      --windows 30 --packets "$GPU/packets.npz" --compile ;;
+          cpu) "$PY" bench/bench_seal.py --device cpu --onnx only --threads "2,$(nproc)" --iters 3 --warmup 1 ;;
+          *) echo "unknown step $step (check seal pipeline pipeline-compile cpu)" ;;
+        esac
+      done
     } 2>&1 | tee "$LOG"
     ;;
   *)
-    echo "usage: bench/gpu_bench.sh prepare|run" >&2
+    echo "usage: bench/gpu_bench.sh prepare | run [check seal pipeline pipeline-compile cpu]" >&2
     exit 2
     ;;
 esac

@@ -167,6 +167,9 @@ def test_backend_selection_loads_the_export(export_dir):
     pred, backend = load_predictor("tiny", device="cpu", backend="onnx", onnx_dir=str(export_dir))
     assert backend == "onnx" and pred.backend == "onnx"
     assert resolve_backend("auto", "cuda") == "torch"
+    # the CPU: ONNX Runtime (measured faster), but not for the random test model without an export
+    assert resolve_backend("auto", "cpu", "vit_b") == resolve_backend("auto", "cpu", "tiny", str(export_dir)) == "onnx"
+    assert resolve_backend("auto", "cpu", "tiny") == "torch" and resolve_backend("torch", "cpu", "vit_b") == "torch"
     with pytest.raises(ValueError, match="backend"):
         resolve_backend("tensorrt", "cpu")
 

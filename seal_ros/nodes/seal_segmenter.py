@@ -94,8 +94,8 @@ PARAMS = [
     Param("compile", False, "torch.compile the model (CUDA: prompt-only updates under 2 ms; first windows slow).",
           read_only=True),
     Param("backend", "auto", "Model runtime: torch, onnx (ONNX Runtime on the CPU, graphs of `seal-ros export onnx`; "
-          "pip install onnxruntime) or auto (torch on CUDA; on the CPU the faster one measured, see the README's "
-          "benchmarks).", choices=BACKENDS, read_only=True),
+          "pip install onnxruntime) or auto (torch on CUDA; on the CPU onnx, measured faster, when installed and the "
+          "model is not the random tiny one; else torch).", choices=BACKENDS, read_only=True),
     Param("onnx_dir", "", "Directory written by `seal-ros export onnx` for backend onnx (empty: the model is "
           "exported at start into ~/.cache/seal_ros/onnx, once per model file).", read_only=True, path=True),
     Param("event_image_on", "auto", "Where the event image is built: cpu (numba), model_device (torch, on the "

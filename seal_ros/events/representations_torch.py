@@ -2,8 +2,8 @@
 
 The segmenter builds its event image where the model runs (a GPU: no CPU pass
 over the window, no host round trip of the image), from the decoded events
-copied once to the device. Same definitions and the same operation order as the
-numba/NumPy path; what can differ and by how much (tested in
+copied once to the device, without a device->host synchronisation. Same definitions
+and the same operation order as the numba/NumPy path; what can differ and by how much (tested in
 ``test/test_representations_torch.py`` on random events and the shared evt3 recording):
 
 * voxel grid: events are summed into the cells in a different order (and in
@@ -60,7 +60,8 @@ def _voxel_flat(events: EventArray, num_bins: int, width: int, height: int, devi
     for off, val in ((0, pol * (1.0 - dt)), (1, pol * dt)):
         b = ti + off
         ok = (b >= 0) & (b < B)
-        grid.index_add_(0, (base + b * (H * W))[ok], val[ok].to(dtype))
+        # out-of-range bins add an exact 0 to cell 0 (no boolean indexing: no device->host sync)
+        grid.index_add_(0, torch.where(ok, base + b * (H * W), 0), torch.where(ok, val, 0.0).to(dtype))
     return grid
 
 
@@ -121,7 +122,9 @@ def polarity_histogram_torch(events: EventArray, width: int, height: int, device
     if not len(events):
         return torch.zeros(2, H, W, dtype=torch.float32, device=device)
     idx, _ = _pixel_index(events, W, H, device)
-    return torch.bincount(idx, minlength=2 * H * W).to(torch.float32).view(2, H, W)
+    counts = torch.zeros(2 * H * W, dtype=torch.int64, device=idx.device)
+    counts.index_add_(0, idx, torch.ones_like(idx))  # (bincount would sync to size its output)
+    return counts.to(torch.float32).view(2, H, W)
 
 
 def time_surface_torch(events: EventArray, width: int, height: int, tau_ns: float = 50e6, t_ref=None,

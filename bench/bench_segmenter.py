@@ -226,7 +226,7 @@ def main(argv=None) -> int:
     ap.add_argument("--full-size-windows", type=int, default=2, help="windows timed with the full-size model")
     ap.add_argument("--no-full-size", action="store_true", help="skip the full-size row")
     ap.add_argument("--timeout-s", type=float, default=120.0)
-    ap.add_argument("--debug", action="store_true")
+    ap.add_argument("--debug", action="store_true", help="print each window's stage times")
     ap.add_argument("--bag", default=str(ROOT.parent / "shared" / "data" / "evt3_640x480"))
     a = ap.parse_args(argv)
 

@@ -15,7 +15,7 @@ pip-only packages it needs are not installed (said in one line).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Optional, Tuple
+from typing import Callable, Tuple
 
 BACKENDS = ("auto", "torch", "onnx")
 CPU_AUTO_BACKEND = "onnx"

@@ -18,6 +18,7 @@ pytest.importorskip("onnxscript")
 from conftest import spin_until  # noqa: E402
 from test_cli_errors import cli, one_line  # noqa: E402
 from test_node_segmenter import _box_prompt, _prompt_array, packets, rig, spin_feeding  # noqa: E402,F401
+from test_seal_golden import fused, golden, head  # noqa: E402,F401
 
 SEED = 0
 
@@ -125,40 +126,47 @@ def test_prompt_points_embed_like_sams_prompt_encoder():
             assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
 
 
-def test_roi_feature_of_the_authors_rule_exports_exactly(tmp_path):
-    """torchvision's roi_align (aligned=True, adaptive sampling) and ONNX Runtime's RoiAlign
-    (half_pixel) on the RoI boxes SEAL makes, the degenerate ones included (one-cell-wide masks
-    give zero-width boxes and exactly 0)."""
+def test_roi_feature_of_the_authors_rule_exports_exactly(tmp_path, golden, fused):  # noqa: F811
+    """The head's RoI feature (the authors' rule: masks max-pooled to the grid, boxes with inclusive
+    maxima, torchvision roi_align aligned=True with adaptive sampling, averaged) exported as ONNX
+    RoiAlign (half_pixel) and run by ONNX Runtime: the authors' own values on their masks
+    (shared/reference/golden), and torch's on masks made to hit the edge cases (zero-width,
+    zero-height and zero-area boxes give exactly 0, as trained)."""
     import onnxruntime as ort
+    from torch.export import Dim
 
+    from seal_ros.seal.modeling.enhance import mask_to_grid
     from seal_ros.seal.modeling.spatial import grid_roi_boxes, roi_mean
     from seal_ros.seal.onnx.export import _quiet
 
     class Roi(torch.nn.Module):
-        def forward(self, feats, grid_masks):
-            return roi_mean(feats, grid_roi_boxes(grid_masks), 7)
+        def forward(self, feats, masks):
+            return roi_mean(feats, grid_roi_boxes(mask_to_grid(masks, 32)), 7)
 
-    g = 32
-    masks = torch.zeros(7, g, g, dtype=torch.bool)
-    masks[0, 4:20, 6:30] = True
-    masks[1, 10, 3:9] = True  # one row: zero height
-    masks[2, 2:30, 17] = True  # one column: zero width
-    masks[3, 5, 5] = True  # one cell: zero area
-    masks[4] = True  # the whole grid
-    masks[5, 0:3, 29:32] = True  # a corner
-    masks[6, 7:8, 1:31:5] = True  # scattered cells in one row
-    feats = torch.randn(1, 24, g, g, generator=torch.Generator().manual_seed(0))
+    g = torch.zeros(7, 32, 32, dtype=torch.bool)
+    g[0, 4:20, 6:30] = True
+    g[1, 10, 3:9] = True  # one row: zero height
+    g[2, 2:30, 17] = True  # one column: zero width
+    g[3, 5, 5] = True  # one cell: zero area
+    g[4] = True  # the whole grid
+    g[5, 0:3, 29:32] = True  # a corner
+    g[6, 7:8, 1:31:5] = True  # scattered cells in one row
+    edge_masks = g.repeat_interleave(16, 1).repeat_interleave(16, 2)  # the model's 512 x 512 masks
+    feats = fused.permute(0, 3, 1, 2).contiguous()
     path = tmp_path / "roi.onnx"
-    from torch.export import Dim
-
     with _quiet():
-        torch.onnx.export(Roi(), (feats, masks), str(path), dynamo=True, opset_version=18,
+        torch.onnx.export(Roi(), (feats, edge_masks), str(path), dynamo=True, opset_version=18,
                           input_names=["feats", "masks"], dynamic_shapes=(None, {0: Dim("n", min=1, max=64)}))
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = sess.run(None, {"feats": feats.numpy(), "masks": masks.numpy()})[0]
-    want = Roi()(feats, masks).numpy()
+    c = golden["controlled"]
+    authors = c["roi_align_out"].mean(dim=(2, 3)).numpy()
+    got = sess.run(None, {"feats": feats.numpy(), "masks": c["masks"].numpy()})[0]
+    np.testing.assert_allclose(got, authors, rtol=0, atol=1e-5)
+    got = sess.run(None, {"feats": feats.numpy(), "masks": edge_masks.numpy()})[0]
+    with torch.no_grad():
+        want = Roi()(feats, edge_masks).numpy()
     np.testing.assert_allclose(got, want, rtol=0, atol=2e-6)
-    assert not want[1:4].any() and not got[1:4].any()  # zero-area boxes: exactly 0, as trained
+    assert not want[1:4].any() and not got[1:4].any()
 
 
 def test_backend_selection_loads_the_export(export_dir):

@@ -23,9 +23,9 @@ import torch
 
 from .cuda_graph import GraphCache
 from .modeling.seal import Seal, choose_candidates
-from .rle import encode_rle
 from .preprocess import ResizeTransform, event_image_tensor, normalize_event_tensor
 from .prompt import VOCABULARY_GRANULARITIES, Granularity, Prompt, PromptError
+from .rle import decode_rle, encode_rle, rle_is_empty
 from .weights import MissingWeights, resolve_weights
 
 __all__ = ["SealPredictor", "InstanceResult", "MissingWeights", "choose_candidates", "FRAMES", "MASK_FORMATS",
@@ -64,18 +64,12 @@ class InstanceResult:
         """The bool (H, W) mask: ``mask``, or decoded from ``rle`` (mask_format "rle": ``mask`` is None)."""
         if self.mask is not None:
             return self.mask
-        from .rle import decode_rle
-
         self.mask = decode_rle(self.rle, *self.sensor_size)
         return self.mask
 
     @property
     def is_empty(self) -> bool:
-        if self.mask is not None:
-            return not self.mask.any()
-        from .rle import rle_is_empty
-
-        return rle_is_empty(self.rle)
+        return not self.mask.any() if self.mask is not None else rle_is_empty(self.rle)
 
 
 @dataclass(frozen=True)

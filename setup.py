@@ -25,6 +25,10 @@ setup(
         "rosbags", "aedat", "numba", "h5py", "pyyaml", "tqdm", "scikit-image",
         "scikit-learn", "pycocotools", "opencv-python-headless", "imageio", "matplotlib", "lpips",
     ],
+    extras_require={
+        # seal_segmenter backend:=onnx and `seal-ros export onnx` (docs/seal_model.md, "ONNX")
+        "onnx": ["onnxruntime", "onnx", "onnxscript"],
+    },
     entry_points={
         "console_scripts": [
             "seal-ros = seal_ros.cli:main",

@@ -6,7 +6,9 @@ prompt-only update, full-size modules with RANDOM weights (timing only, no accur
     python bench/bench_seal.py --device cuda --iters 50 --compile
 
 Every configuration is compared with the naive eager fp32 pipeline measured in the
-same run.  Targets on a GPU: window < 8 ms, prompt-only update < 2 ms.
+same run.  Targets on a GPU: window < 8 ms, prompt-only update < 2 ms.  On the CPU, the
+torch path is also compared with ONNX Runtime on the exported model (``--onnx``) at 2
+threads and all cores: the faster is ``backend:=auto``'s choice there.
 """
 from __future__ import annotations
 
@@ -92,6 +94,55 @@ def _profile(pred, boxes):
     print(prof.key_averages().table(sort_by="self_cuda_time_total", row_limit=14, max_name_column_width=60))
 
 
+def cpu_backends(model, images, boxes, vocab, iters, warmup, threads_list):
+    """The full-size window on the CPU, torch (fp32 + SDPA, the node's CPU path) against ONNX Runtime
+    on the same model exported (seal-ros export onnx), interleaved window by window, at each thread
+    count; the faster one is backend:=auto's choice on the CPU (seal_ros.segment.loading)."""
+    import shutil
+    import tempfile
+
+    from seal_ros.seal.onnx.export import export_onnx
+    from seal_ros.seal.onnx.runtime import OnnxSealPredictor
+
+    tmp = tempfile.mkdtemp(prefix="bench_seal_onnx_")
+    try:
+        t = time.perf_counter()
+        export_onnx(model, tmp, check=False)
+        print(f"\nCPU backends (full-size modules): exported to ONNX in {time.perf_counter() - t:.0f} s")
+        print(f"{'threads':>8s} {'backend':<34s} {'window ms':>10s} {'backbone ms':>12s} {'prompt-only ms':>15s}"
+              f" {'onnx / torch (window)':>22s}")
+        for threads in threads_list:
+            torch.set_num_threads(threads)
+            preds = {"torch fp32 + SDPA": SealPredictor(model, RandomText(), device="cpu"),
+                     "onnxruntime": OnnxSealPredictor(tmp, RandomText(), threads=threads)}
+            times = {k: {"w": [], "b": [], "p": []} for k in preds}
+            results = {}
+            for p in preds.values():
+                p.set_vocabulary(vocab)
+            for it in range(warmup + iters):
+                for name, p in preds.items():  # interleaved: the machine's noise hits both alike
+                    t0 = time.perf_counter()
+                    p.set_image(images[it % len(images)], key=("cpu", threads, it))
+                    t1 = time.perf_counter()
+                    results[name] = p.predict(boxes)
+                    t2 = time.perf_counter()
+                    p.predict(boxes)
+                    t3 = time.perf_counter()
+                    if it >= warmup:
+                        for k, v in (("w", t2 - t0), ("b", t1 - t0), ("p", t3 - t2)):
+                            times[name][k].append(1000 * v)
+            med = {n: {k: statistics.median(v) for k, v in d.items()} for n, d in times.items()}
+            ratio = med["onnxruntime"]["w"] / med["torch fp32 + SDPA"]["w"]
+            for name, m in med.items():
+                print(f"{threads:8d} {name:<34s} {m['w']:10.0f} {m['b']:12.0f} {m['p']:15.0f}"
+                      f" {(f'{ratio:.2f}x' if name == 'onnxruntime' else ''):>22s}")
+            miou, same = _agreement(results["torch fp32 + SDPA"], results["onnxruntime"])
+            print(f"{'':8s} onnxruntime vs torch on the last window: mask IoU {miou:.4f}, same class {same:.0%}; "
+                  f"faster: {'onnxruntime' if ratio < 1 else 'torch'}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def parameter_table(model):
     parts = {
         "EventSAM image encoder (ViT-B, 512)": model.eventsam.image_encoder,
@@ -125,6 +176,11 @@ def main(argv=None):
                     help="GPU: split the prompt-only update of the CUDA-graph configuration into its parts "
                          "and profile the eager head's kernels")
     ap.add_argument("--only-fast", action="store_true", help="skip the eager bf16 configurations")
+    ap.add_argument("--onnx", choices=["auto", "yes", "no", "only"], default="auto",
+                    help="CPU: also time ONNX Runtime on the exported model beside torch (auto: when onnxruntime "
+                         "and onnxscript are installed; only: nothing else)")
+    ap.add_argument("--threads", default="",
+                    help="CPU thread counts for the torch/ONNX comparison, e.g. 2,16 (default: 2 and all cores)")
     ap.add_argument("--clip", choices=["auto", "yes", "no"], default="auto",
                     help="time the CLIP ViT-L/14@336 text encoder (random weights); auto: GPU only")
     args = ap.parse_args(argv)
@@ -179,6 +235,8 @@ def main(argv=None):
                                 amp, True, True, True, True))
     elif args.compile:
         configs.append(("fp32 + SDPA + torch.compile", None, True, True, False, False))
+    if args.onnx == "only":
+        configs = []
     results = []
     counter = [0]
     compiled = False
@@ -226,22 +284,35 @@ def main(argv=None):
         results.append((name, t_w, t_b, t_p, agree))
         print(f"  measured: {name}", flush=True)
 
-    base_w, base_p = results[0][1][0], results[0][3][0]
-    print(f"\n{'configuration':<46s} {'window ms':>16s} {'backbone ms':>16s} {'prompt-only ms':>16s}"
-          f" {'x naive (win)':>14s} {'x naive (prompt)':>16s}")
-    for name, (w, wmin), (b, bmin), (p, pmin), _ in results:
-        print(f"{name:<46s} {w:8.2f} ({wmin:6.2f}) {b:8.2f} ({bmin:6.2f}) {p:8.2f} ({pmin:6.2f})"
-              f" {base_w / w:13.2f}x {base_p / p:15.2f}x")
-    print("\nagreement with the naive fp32 results on one window (mean mask IoU, same class):")
-    for name, *_, (miou, same) in results[1:]:
-        print(f"  {name:<46s} mask IoU {miou:.3f}, same class {same:.0%}")
-    if gpu:
+    if results:
+        base_w, base_p = results[0][1][0], results[0][3][0]
+        print(f"\n{'configuration':<46s} {'window ms':>16s} {'backbone ms':>16s} {'prompt-only ms':>16s}"
+              f" {'x naive (win)':>14s} {'x naive (prompt)':>16s}")
+        for name, (w, wmin), (b, bmin), (p, pmin), _ in results:
+            print(f"{name:<46s} {w:8.2f} ({wmin:6.2f}) {b:8.2f} ({bmin:6.2f}) {p:8.2f} ({pmin:6.2f})"
+                  f" {base_w / w:13.2f}x {base_p / p:15.2f}x")
+        print("\nagreement with the naive fp32 results on one window (mean mask IoU, same class):")
+        for name, *_, (miou, same) in results[1:]:
+            print(f"  {name:<46s} mask IoU {miou:.3f}, same class {same:.0%}")
+    if gpu and results:
         best_w = min(r[1][0] for r in results)
         best_p = min(r[3][0] for r in results)
         print(f"\nbest window {best_w:.2f} ms (target < {WINDOW_TARGET_MS} ms: "
               f"{'MET' if best_w < WINDOW_TARGET_MS else 'NOT met'}); best prompt-only {best_p:.2f} ms "
               f"(target < {PROMPT_TARGET_MS} ms: {'MET' if best_p < PROMPT_TARGET_MS else 'NOT met'})")
         print("SEAL paper: 22.28 ms per window (fastest baseline 88 ms)")
+
+    if not gpu and args.onnx != "no" and not args.compile:
+        import importlib.util
+        import os
+
+        have = all(importlib.util.find_spec(m) for m in ("onnxruntime", "onnxscript", "onnx"))
+        if have or args.onnx == "yes":
+            use_fused_attention(model, True)
+            threads = [int(t) for t in args.threads.split(",") if t] or sorted({2, os.cpu_count() or 2})
+            cpu_backends(model, images, boxes, vocab, iters, warmup, threads)
+        else:
+            print("\nONNX Runtime comparison skipped: pip install onnxruntime onnx onnxscript")
 
     want_clip = args.clip == "yes" or (args.clip == "auto" and gpu)
     if want_clip:

@@ -26,6 +26,11 @@ PIP_EXTRAS = {
     "expelliarmus": "expelliarmus",
     "evt3": "evt3",
     "lpips": "lpips",  # seal-ros eval-e2v's LPIPS (EVREAL's table)
+    # seal_segmenter backend:=onnx, and `seal-ros export onnx` (onnx + onnxscript: torch's exporter).
+    # rosdep has only a pip key (python3-onnxruntime-pip), so these stay a documented pip step.
+    "onnxruntime": "onnxruntime",
+    "onnx": "onnx",
+    "onnxscript": "onnxscript",
 }
 _ALL = {**PIP_ONLY, **PIP_EXTRAS}
 

@@ -12,6 +12,8 @@ import pytest
 from conftest import set_parameters, spin_until
 from test_node_segmenter import spin_feeding
 
+from seal_ros.seal.rle import decode_rle
+
 TOPIC = "/seg_auto_test/events"
 W, H = 160, 120
 PERIOD_NS = 10_000_000
@@ -116,8 +118,8 @@ def test_auto_mode_finds_instances_without_prompts_with_stable_ids(auto_rig, ros
         for m in arr.instances:
             assert m.prompt_id == 0 and m.track_id >= 1
             assert m.class_name in arr.vocabulary and arr.vocabulary[m.class_index] == m.class_name
-            mask = np.frombuffer(bytes(m.mask.data), np.uint8).reshape(H, W)
-            assert (mask > 0).sum() >= 1
+            assert (m.mask.width, m.mask.height) == (0, 0)  # masks as run lengths only (mask_image false)
+            assert decode_rle(np.asarray(m.mask_rle, np.uint32), H, W).sum() >= 1
     # consecutive windows of the same static object: the same objects under the same ids
     last = answered[-3:]
     assert [stamp_to_ns(a.header.stamp) - stamp_to_ns(a.window_start) for a in last] == [PERIOD_NS] * 3

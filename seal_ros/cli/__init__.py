@@ -42,7 +42,7 @@ class CliError(Exception):
 # Argument names (dests) that hold paths in the subcommands; a new path argument
 # may also say so itself with ``type=path_arg`` (or ``type=Path``).
 PATH_DESTS = {"bag", "input", "output", "out", "dir", "data", "models_dir", "models", "checkpoint", "clip",
-              "config", "manifest", "json_out", "events", "images", "recording", "path", "firenet", "classifier", "export_evreal"}
+              "config", "manifest", "json_out", "events", "images", "recording", "path", "firenet", "classifier", "export_evreal", "onnx_dir"}
 OUTPUT_DESTS = {"out", "output", "json_out", "export_evreal"}
 _SPECIAL = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
             (stat.S_ISSOCK, "a socket"))

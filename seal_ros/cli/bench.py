@@ -11,7 +11,7 @@ import sys
 
 from seal_ros.cli import CliError
 
-BENCHES = ("decode", "e2v", "seal", "auto", "recorder", "train", "recordings")
+BENCHES = ("decode", "e2v", "seal", "auto", "segmenter", "recorder", "train", "recordings")
 
 
 def run(args) -> int:
@@ -34,7 +34,7 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("bench", help="run benchmarks (decode, e2v, seal, auto, recorder, train, recordings, all)")
+    p = sub.add_parser("bench", help="run benchmarks (decode, e2v, seal, auto, segmenter, recorder, train, recordings, all)")
     p.add_argument("name", choices=BENCHES + ("all",))
     p.add_argument("rest", nargs="*", help="arguments passed to the benchmark (use -- before them)")
     p.set_defaults(func=run)

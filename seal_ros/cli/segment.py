@@ -94,6 +94,7 @@ def run(args) -> int:
     models_dir = args.models or str(default_models_dir())
     try:
         predictor, info = load_predictor(args.model, models_dir, args.device, args.precision,
+                                         backend=args.backend, onnx_dir=args.onnx_dir or "",
                                          warn=lambda m: print(f"seal-ros segment: warning: {m}", file=sys.stderr))
     except (FileNotFoundError, CheckpointError) as exc:  # MissingWeights is a FileNotFoundError
         raise CliError(str(exc)) from None
@@ -117,7 +118,7 @@ def run(args) -> int:
 def register(sub) -> None:
     from seal_ros.cli._choices import REPRESENTATIONS
     from seal_ros.segment.auto_config import AUTO_OPTIONS, DEFAULT_BACKGROUND, AutoConfig
-    from seal_ros.segment.loading import PRECISIONS
+    from seal_ros.segment.loading import BACKENDS, PRECISIONS
 
     p = sub.add_parser("segment", help="SEAL instance segmentation of a recording: --auto (no prompts) and/or "
                                        "--prompts FILE; masks, COCO JSON, overlay video, summary")
@@ -132,6 +133,11 @@ def register(sub) -> None:
     p.add_argument("--models", default=None, help="models directory (default $SEAL_ROS_MODELS or ~/.cache/seal_ros/models)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     p.add_argument("--precision", default="auto", choices=PRECISIONS)
+    p.add_argument("--backend", default="auto", choices=BACKENDS,
+                   help="torch, onnx (ONNX Runtime on the CPU) or auto (the node's rule: ONNX Runtime on the CPU "
+                        "when installed, torch on CUDA and for tiny)")
+    p.add_argument("--onnx-dir", default=None, help="directory written by `seal-ros export onnx` (backend onnx; "
+                                                    "default: export the model into the cache once)")
     p.add_argument("--vocabulary", default="", help="comma-separated class names (default: the node's)")
     p.add_argument("--vocabulary-file", default=None, type=Path, help="class names: a YAML/JSON list or one a line")
     p.add_argument("--part-vocabulary", default="", help="comma-separated part names for part prompts")

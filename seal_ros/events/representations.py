@@ -1,4 +1,5 @@
-"""Dense event representations (numpy/numba on the CPU, torch on CPU or GPU).
+"""Dense event representations (numpy/numba on the CPU; the torch versions, on any device, are in
+:mod:`seal_ros.events.representations_torch`).
 
 * :func:`voxel_grid` -- the E2VID voxel grid exactly as rpg_e2vid builds it:
   ``ts = (B - 1) * (t - t_first) / (t_last - t_first)`` (``t_first``/``t_last``
@@ -82,41 +83,11 @@ def voxel_grid(events: EventArray, num_bins: int, width: int, height: int, norma
 
 def voxel_grid_torch(events: EventArray, num_bins: int, width: int, height: int, normalize: bool = False,
                      device=None):
-    """The same voxel grid built with torch on ``device``: float32 tensor ``(B, H, W)``."""
-    import torch
+    """The same voxel grid built with torch on ``device``: float32 tensor ``(B, H, W)``
+    (:mod:`seal_ros.events.representations_torch`, where the other torch representations live)."""
+    from seal_ros.events.representations_torch import voxel_grid_torch as impl
 
-    if int(num_bins) < 1:
-        raise ValueError(f"num_bins must be >= 1, got {num_bins}")
-    _check(events, width, height)
-    B, H, W = int(num_bins), int(height), int(width)
-    grid = torch.zeros(B * H * W, dtype=torch.float32, device=device)
-    n = len(events)
-    if n:
-        t = torch.as_tensor(events.t, device=device)
-        span = int(events.t[-1] - events.t[0]) or 1
-        ts = (t - t[0]).to(torch.float64) * ((B - 1) / span)
-        ti = ts.to(torch.int64)  # truncation toward zero
-        dt = ts - ti.to(torch.float64)
-        pol = torch.as_tensor(events.p, device=device).to(torch.float64) * 2 - 1
-        base = torch.as_tensor(events.x.astype(np.int64), device=device) + \
-            torch.as_tensor(events.y.astype(np.int64), device=device) * W
-        for off, val in ((0, pol * (1.0 - dt)), (1, pol * dt)):
-            b = ti + off
-            ok = (b >= 0) & (b < B)
-            grid.index_add_(0, (base + b * (H * W))[ok], val[ok].to(torch.float32))
-    grid = grid.view(B, H, W)
-    if normalize:
-        nz = grid != 0
-        k = int(nz.sum())
-        if k:
-            mean = grid.double().sum() / k
-            var = (grid.double() ** 2).sum() / k - mean ** 2
-            std = torch.sqrt(var) if var > 0 else None
-            vals = grid[nz].double() - mean
-            if std is not None:
-                vals = vals / std
-            grid[nz] = vals.float()
-    return grid
+    return impl(events, num_bins, width, height, normalize=normalize, device=device)
 
 
 def polarity_histogram(events: EventArray, width: int, height: int) -> np.ndarray:

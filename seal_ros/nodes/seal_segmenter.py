@@ -24,7 +24,8 @@ from seal_ros.nodes.params import Param, ParamSet
 from seal_ros.nodes.segmenter_modes import AUTO_FIELDS, MODE_PARAMS, TRACK_PARAMS, auto_classes, segment_config
 from seal_ros.seal.text import DEFAULT_TEMPLATES, PART_TEMPLATES
 from seal_ros.segment import vocabulary as V
-from seal_ros.segment.event_images import REPRESENTATIONS, make_event_image
+from seal_ros.segment.loading import BACKENDS
+from seal_ros.segment.event_images import REPRESENTATIONS, make_event_image, make_event_image_tensor
 from seal_ros.segment.clicks import ClickError, ClickPrompter, image_click_to_pixel, plane_click_to_pixel
 from seal_ros.segment.plane import ENCODINGS, PlaneGeometry
 from seal_ros.segment.prompts import PromptError, PromptStore, prompt_from_msg
@@ -94,6 +95,16 @@ PARAMS = [
           choices=("auto", "fp32", "bf16", "fp16"), read_only=True),
     Param("compile", False, "torch.compile the model (CUDA: prompt-only updates under 2 ms; first windows slow).",
           read_only=True),
+    Param("backend", "auto", "Model runtime: torch, onnx (ONNX Runtime on the CPU, graphs of `seal-ros export onnx`; "
+          "pip install onnxruntime) or auto (torch on CUDA; on the CPU onnx, measured faster, when installed and the "
+          "model is not the random tiny one; else torch).", choices=BACKENDS, read_only=True),
+    Param("onnx_dir", "", "Directory written by `seal-ros export onnx` for backend onnx (empty: the model is "
+          "exported at start into ~/.cache/seal_ros/onnx, once per model file).", read_only=True, path=True),
+    Param("event_image_on", "auto", "Where the event image is built: cpu (numba), model_device (torch, on the "
+          "model's device: no host round trip on a GPU), auto (model_device on CUDA, else cpu).",
+          choices=("auto", "cpu", "model_device"), read_only=True),
+    Param("mask_image", False, "Also fill InstanceMask.mask (mono8 0/255 at sensor size, width x height bytes a "
+          "mask) besides mask_rle, for readers of the old field."),
     Param("plane_frame", "seal_image_plane", "Frame of the clickable image plane (RViz2 Fixed Frame).",
           read_only=True),
     Param("plane_resolution", 0.01, "Plane metres per pixel.", range=(1e-4, 10.0), read_only=True),
@@ -131,12 +142,16 @@ class SealSegmenterNode(Node):
         self.store = PromptStore(track=p["track_prompts"])
         self.clicks = ClickPrompter(p["click_mode"], p["click_granularity"])
         self._sensor = None  # (w, h) once packets arrive
+        self._image_device = None  # torch device of the event images (None: numba on the CPU)
+        self.last_timings: dict = {}  # stage seconds of the last window published (WindowOutput.timings)
+        self.last_timed_window = None  # its end (ns), set just after last_timings
         self._bg = None  # (wall time, image) from ~/image_in
         self._last_plane = 0.0
         self._plane_lock = threading.Lock()
         self.runner = SegmentRunner(self._load_model, self.store, self._publish, self.get_logger(), self.errors,
                                     self._event_image, p["overlay_alpha"])
         self.runner.background = self._background
+        self.runner.mask_format = "both" if p["mask_image"] else "rle"
         self.runner.pending_corner = lambda: self.clicks.pending
         self.runner.set_vocabulary("instance", V.clean_vocabulary(p["vocabulary"]), p["prompt_templates"])
         self.runner.set_vocabulary("part", V.clean_vocabulary(p["part_vocabulary"]), p["part_prompt_templates"])
@@ -167,21 +182,21 @@ class SealSegmenterNode(Node):
     # -- model -------------------------------------------------------------------------------
     def _load_model(self):
         from seal_ros.deps import require
-        from seal_ros.models.manifest import default_models_dir
 
         require("segment_anything"), require("open_clip")  # pip-only: one line naming the pip step
         from seal_ros.segment.loading import load_predictor
 
         p, log = self.params, self.get_logger()
-        models_dir = p["models_dir"] or str(default_models_dir())
-        if p["model"] == "vit_b":
-            log.info(f"loading SEAL from {models_dir}")
-        predictor, info = load_predictor(p["model"], models_dir, p["device"], p["precision"], p["compile"],
-                                         warn=lambda m: log.warning(m + (". Use model=vit_b with the real weights."
-                                                                         if p["model"] == "tiny" else "")))
-        trained = f" (trained: size {info['size']}, step {info['step']}, text encoder {info['text_encoder']})" \
-            if "size" in info else ""
-        log.info(f"SEAL {p['model']}{trained} on {info['device']} ({info['precision']})")
+        predictor, info = load_predictor(
+            p["model"], p["models_dir"], p["device"], p["precision"], p["compile"], p["backend"], p["onnx_dir"],
+            log=log.info, warn=lambda m: log.warning(m + (". Use model=vit_b with the real weights."
+                                                        if p["model"] == "tiny" else "")))
+        on = p["event_image_on"]
+        self._image_device = predictor.device if on == "model_device" or (
+            on == "auto" and predictor.device.type == "cuda") else None
+        where = self._image_device if self._image_device is not None else "the CPU (numba)"
+        log.info(f"SEAL {p['model']} on backend {info['backend']}, {info['device']} ({info['precision']}); "
+                 f"event images built on {where}")
         return predictor
 
     def _on_param(self, name, value):
@@ -207,6 +222,8 @@ class SealSegmenterNode(Node):
             self.runner.segmenter.configure(segment_config(p))
             if name in ("mode", "query"):
                 self.runner.poke()  # the last window again, in the new mode
+        if name == "mask_image":
+            self.runner.mask_format = "both" if value else "rle"
 
     # -- input ---------------------------------------------------------------------------------
     def _on_events(self, msg) -> None:
@@ -290,7 +307,10 @@ class SealSegmenterNode(Node):
         return response
 
     def _event_image(self, events, width, height):
-        return make_event_image(self.params["event_representation"], events, width, height)
+        kind, device = self.params["event_representation"], self._image_device
+        if device is not None:
+            return make_event_image_tensor(kind, events, width, height, device)
+        return make_event_image(kind, events, width, height)
 
     # -- output (worker thread) -------------------------------------------------------------------
     def _publish(self, out: WindowOutput) -> None:
@@ -300,16 +320,21 @@ class SealSegmenterNode(Node):
         geo = PlaneGeometry(out.window.width, out.window.height, p["plane_resolution"], p["plane_origin_x"],
                             p["plane_origin_y"], p["plane_frame"])
         if out.results is not None:  # None: no model, so publish nothing false
-            self._pub_instances.publish(msgs.instances_msg(out, stamp, ns_to_stamp(out.window.t0_ns)))
+            t = time.perf_counter()
+            arr = msgs.instances_msg(out, stamp, ns_to_stamp(out.window.t0_ns), p["mask_image"])
+            t1 = time.perf_counter()
+            self._pub_instances.publish(arr)
+            out.timings.update({"message build": t1 - t, "publish": time.perf_counter() - t1})
             self._pub_markers.publish(msgs.markers_msg(out, geo, stamp))
+        self.last_timings, self.last_timed_window = out.timings, out.window.t1_ns
         if not out.rerun:
-            self._pub_event_image.publish(msgs.image_msg(out.event_image, stamp, out.window.frame_id))
+            self._pub_event_image.publish(msgs.image_msg(out.host_image(), stamp, out.window.frame_id))
         now = time.monotonic()
         with self._plane_lock:
             due = p["plane_rate_hz"] > 0 and now - self._last_plane >= 1.0 / p["plane_rate_hz"]
             self._last_plane = now if due else self._last_plane
         if due:
-            self._pub_plane.publish(msgs.plane_msg(out.event_image, geo, p["plane_encoding"], stamp))
+            self._pub_plane.publish(msgs.plane_msg(out.host_image(), geo, p["plane_encoding"], stamp))
 
     def _publish_overlay(self, out: WindowOutput) -> None:
         self._pub_overlay.publish(msgs.image_msg(out.overlay, ns_to_stamp(out.window.t1_ns), out.window.frame_id))

@@ -1,6 +1,8 @@
 """Messages of ``seal_segmenter``'s outputs, built from the core's :class:`WindowOutput`."""
 from __future__ import annotations
 
+import array
+
 import numpy as np
 
 from seal_ros.io.images import array_to_image_fields
@@ -18,8 +20,22 @@ def image_msg(img: np.ndarray, stamp, frame_id: str):
     return msg
 
 
-def instances_msg(out: WindowOutput, stamp, start_stamp):
-    """``seal_ros/InstanceMaskArray``: stamp = window end; class indices into the carried vocabulary."""
+def rle_field(r) -> array.array:
+    """``InstanceMask.mask_rle`` of a result: its run lengths (encoded on the model's device), or
+    encoded here from a dense mask."""
+    from seal_ros.seal.rle import encode_rle_numpy
+
+    counts = r.rle if r.rle is not None else encode_rle_numpy(r.mask)
+    out = array.array("I")
+    out.frombytes(np.ascontiguousarray(counts, dtype=np.uint32).tobytes())
+    return out
+
+
+def instances_msg(out: WindowOutput, stamp, start_stamp, mask_image: bool = False):
+    """``seal_ros/InstanceMaskArray``: stamp = window end; class indices into the carried vocabulary;
+    masks as run lengths (``mask_rle``), and as mono8 images (``mask``) only with ``mask_image``."""
+    from sensor_msgs.msg import Image
+
     from seal_ros.msg import InstanceMask, InstanceMaskArray
 
     w = out.window
@@ -28,11 +44,12 @@ def instances_msg(out: WindowOutput, stamp, start_stamp):
     arr.header.stamp, arr.header.frame_id = stamp, w.frame_id
     tracks = out.track_ids or [0] * len(out.results)
     for i, (r, ci, t) in enumerate(zip(out.results, out.class_indices, tracks)):
+        mask = image_msg(r.mask_array().astype(np.uint8) * 255, stamp, w.frame_id) if mask_image else Image()
         arr.instances.append(InstanceMask(
             id=i, prompt_id=int(r.prompt_id), class_index=int(ci), class_name=out.vocabulary[ci] if ci >= 0 else "",
             class_score=float(r.class_score), mask_score=float(r.mask_score), score=float(r.score),
             granularity=Granularity.parse(r.granularity).code, bbox=[float(v) for v in r.bbox], track_id=int(t),
-            mask=image_msg(r.mask.astype(np.uint8) * 255, stamp, w.frame_id)))
+            mask=mask, mask_rle=rle_field(r)))
     return arr
 
 
@@ -59,7 +76,7 @@ def markers_msg(out: WindowOutput, geo: PlaneGeometry, stamp):
     markers = [Marker(action=Marker.DELETEALL)]
     tracks = out.track_ids or [0] * len(out.results)
     for i, (r, ci, t) in enumerate(zip(out.results, out.class_indices, tracks)):
-        if not r.mask.any():
+        if r.is_empty:
             continue
         x0, y0, x1, y1 = r.bbox
         corners = [geo.pixel_to_world(u, v) for u, v in ((x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0))]

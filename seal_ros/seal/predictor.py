@@ -26,12 +26,16 @@ from .cuda_graph import GraphCache
 from .modeling.seal import Seal, choose_candidates
 from .preprocess import ResizeTransform, event_image_tensor, normalize_event_tensor
 from .prompt import VOCABULARY_GRANULARITIES, Granularity, Prompt, PromptError
+from .rle import decode_rle, encode_rle, rle_is_empty
 from .weights import MissingWeights, resolve_weights
 
-__all__ = ["SealPredictor", "InstanceResult", "MissingWeights", "choose_candidates", "FRAMES",
+__all__ = ["SealPredictor", "InstanceResult", "MissingWeights", "choose_candidates", "FRAMES", "MASK_FORMATS",
            "Prompt", "PromptError", "Granularity"]
 
 FRAMES = ("sensor", "model")  # coordinates of the prompts handed to predict()
+# How predict() returns the sensor-size masks: bool arrays ("dense"), run lengths ("rle", COCO order,
+# seal_ros.seal.rle; encoded on the device, only the run boundaries come to the host), or both.
+MASK_FORMATS = ("dense", "rle", "both")
 
 # The per-prompt numbers of one decoder call, by name and width: packed into one tensor on
 # the device (one device->host copy) and unpacked by these names on the host.
@@ -42,7 +46,7 @@ _SMALL_FIELDS = (("boxes", 4), ("choice", 1), ("iou", 3), ("class_prob", 3), ("c
 @dataclass
 class InstanceResult:
     prompt_id: int
-    mask: np.ndarray  # bool (H, W), sensor size
+    mask: Optional[np.ndarray]  # bool (H, W), sensor size; None with mask_format "rle" (see mask_array())
     class_index: int  # into ``vocabulary``; -1 when unclassified (empty mask / no vocabulary)
     class_name: str
     class_score: float  # class probability (softmax of 100 x normalised embedding . classifier row)
@@ -54,6 +58,19 @@ class InstanceResult:
     num_kept: int = 0  # SAM candidates with a non-empty mask (0: the authors' code skips the prompt)
     candidate: int = 0  # which of SAM's three multimask outputs was kept
     model_mask: Optional[np.ndarray] = None  # bool (S, S) at the model input size, when asked for
+    rle: Optional[np.ndarray] = None  # uint32 run lengths of ``mask`` (COCO order), with mask_format rle/both
+    sensor_size: Tuple[int, int] = (0, 0)  # (H, W) of ``mask``
+
+    def mask_array(self) -> np.ndarray:
+        """The bool (H, W) mask: ``mask``, or decoded from ``rle`` (mask_format "rle": ``mask`` is None)."""
+        if self.mask is not None:
+            return self.mask
+        self.mask = decode_rle(self.rle, *self.sensor_size)
+        return self.mask
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.mask.any() if self.mask is not None else rle_is_empty(self.rle)
 
 
 @dataclass(frozen=True)
@@ -221,10 +238,10 @@ class SealPredictor(AutomaticMasks):
 
     # -- image -------------------------------------------------------------------
     @torch.no_grad()
-    def set_image(self, event_image: np.ndarray, key=None) -> None:
-        """Runs the backbone on a uint8 (H, W, 3) event image (skipped if ``key`` is
-        the cached one)."""
-        h, w = event_image.shape[:2] if isinstance(event_image, np.ndarray) else (0, 0)
+    def set_image(self, event_image, key=None) -> None:
+        """Runs the backbone on a uint8 (H, W, 3) event image, a NumPy array or a tensor on any
+        device (skipped if ``key`` is the cached one)."""
+        h, w = tuple(event_image.shape[:2]) if isinstance(event_image, (np.ndarray, torch.Tensor)) else (0, 0)
         with self._run_lock:
             img = self._image
             if key is not None and img is not None and img["key"] == key and img["hw"] == (h, w):
@@ -256,7 +273,7 @@ class SealPredictor(AutomaticMasks):
     # -- prompts -----------------------------------------------------------------
     @torch.no_grad()
     def predict(self, prompts: Sequence[Prompt], frame: str = "sensor",
-                model_masks: bool = False) -> List[InstanceResult]:
+                model_masks: bool = False, mask_format: str = "dense") -> List[InstanceResult]:
         """One :class:`InstanceResult` per prompt, in order (needs :meth:`set_image`).
 
         ``frame``: the prompts' coordinates, ``"sensor"`` (event-image pixels) or
@@ -265,9 +282,13 @@ class SealPredictor(AutomaticMasks):
         (``InstanceResult.model_mask``, the mask the head classified). Prompts of the
         same granularity and shape (box or not, number of points) go through one
         decoder call; a window's usual prompt set is one call, and any number of
-        prompts share the cached image embedding."""
+        prompts share the cached image embedding. ``mask_format`` (:data:`MASK_FORMATS`):
+        ``"rle"`` returns ``InstanceResult.rle`` (run lengths encoded on the device) and no
+        ``mask`` (``mask_array()`` decodes it), ``"both"`` both."""
         if frame not in FRAMES:
             raise ValueError(f"frame must be one of {FRAMES}, got {frame!r}")
+        if mask_format not in MASK_FORMATS:
+            raise ValueError(f"mask_format must be one of {MASK_FORMATS}, got {mask_format!r}")
         prompts = [p.validated() for p in prompts]  # raises PromptError (a ValueError)
         if not prompts:
             return []
@@ -283,12 +304,12 @@ class SealPredictor(AutomaticMasks):
             results: List[Optional[InstanceResult]] = [None] * len(prompts)
             for (gran, _, _), idx in groups.items():
                 sub = [prompts[i] for i in idx]
-                for i, r in zip(idx, self._predict_group(sub, gran, vocabs, frame, model_masks)):
+                for i, r in zip(idx, self._predict_group(sub, gran, vocabs, frame, model_masks, mask_format)):
                     results[i] = r
             return results  # type: ignore[return-value]
 
     def _predict_group(self, prompts: List[Prompt], gran: Granularity, vocabs: Dict[Granularity, _Vocab],
-                       frame: str, want_model_masks: bool) -> List[InstanceResult]:
+                       frame: str, want_model_masks: bool, mask_format: str = "dense") -> List[InstanceResult]:
         img = self._image
         tf: ResizeTransform = img["tf"]
         n = len(prompts)
@@ -308,7 +329,8 @@ class SealPredictor(AutomaticMasks):
         out = self._run("head", emb=img["emb"], fused=fused, text=vocab.rows if vocab else None,
                         boxes=boxes, points=pts, labels=labels, out_h=tf.height, out_w=tf.width)
         # Device->host: the masks, and every small per-prompt number at once (unpacked by name).
-        masks = self._to_host(out["masks"][:n])
+        masks = self._to_host(out["masks"][:n]) if mask_format != "rle" else [None] * n
+        rles = encode_rle(out["masks"][:n]) if mask_format != "dense" else [None] * n
         model = self._to_host(out["model_masks"][:n]) if want_model_masks else None
         small = out["small"][:n].cpu().numpy()
         f, at = {}, 0
@@ -331,7 +353,8 @@ class SealPredictor(AutomaticMasks):
                 class_name=names[c] if c >= 0 else "", class_score=cp, mask_score=ms,
                 score=ms * cp, granularity=g, bbox=tuple(float(v) for v in f["boxes"][i]),
                 vocabulary=names, num_kept=int(f["nonempty"][i].sum()), candidate=k,
-                model_mask=model[i] if model is not None else None))
+                model_mask=model[i] if model is not None else None, rle=rles[i],
+                sensor_size=(tf.height, tf.width)))
         return results
 
     def _to_host(self, t: torch.Tensor) -> np.ndarray:

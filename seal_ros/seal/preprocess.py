@@ -21,8 +21,15 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def event_image_tensor(image: np.ndarray, device="cpu") -> torch.Tensor:
-    """Checks a uint8 (H, W, 3) event image and puts it on ``device`` (still uint8)."""
+def event_image_tensor(image, device="cpu") -> torch.Tensor:
+    """Checks a uint8 (H, W, 3) event image (a NumPy array, or a tensor on any device, e.g. one
+    built there by :func:`seal_ros.segment.event_images.make_event_image_tensor`) and puts it on
+    ``device`` (still uint8)."""
+    if isinstance(image, torch.Tensor):
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != torch.uint8 or image.numel() == 0:
+            raise ValueError(f"event image tensor must be a non-empty uint8 (H, W, 3), got "
+                             f"{image.dtype} {tuple(image.shape)}")
+        return image.to(device, non_blocking=True)
     if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"event image must be an (H, W, 3) array, got {getattr(image, 'shape', type(image))}")
     if image.dtype != np.uint8:
@@ -37,6 +44,9 @@ _STATS: dict = {}
 
 def _stats(device: torch.device):
     key = str(device)
+    if torch.compiler.is_exporting():  # tracing for ONNX: constants of the graph, never cached
+        return (torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1),
+                torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1))
     if key not in _STATS:  # made once per device, outside any CUDA-graph capture
         _STATS[key] = (torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1),
                        torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1))

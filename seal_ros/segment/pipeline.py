@@ -14,6 +14,7 @@ of that window when nothing they depend on changed.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
@@ -93,33 +94,47 @@ class WindowSegmenter:
         self.tracker.reset()
         self._auto_cache = None
 
-    def process(self, predictor, image: np.ndarray, key, events, width: int, height: int,
-                prompts: Sequence = (), window: Optional[int] = None) -> Segmented:
-        """``image`` the window's event image, ``key`` its cache key (the backbone runs once per key),
-        ``events`` its events, ``prompts`` the Prompts to answer; ``window`` the window number for
-        tracking (default ``key``)."""
+    def process(self, predictor, image, key, events, width: int, height: int, prompts: Sequence = (),
+                window: Optional[int] = None, mask_format: str = "dense", timings: Optional[dict] = None,
+                sync=None) -> Segmented:
+        """``image`` the window's event image (NumPy, or a tensor on the model's device), ``key`` its
+        cache key (the backbone runs once per key), ``events`` its events, ``prompts`` the Prompts to
+        answer; ``window`` the window number for tracking (default ``key``). ``mask_format``: how the
+        prompted results carry their masks (:data:`seal_ros.seal.predictor.MASK_FORMATS`). ``timings``:
+        filled with the seconds of "backbone" and "decoder+head" (``sync()`` first waits for the device)."""
         cfg = self.config
+        clock = time.perf_counter
+        t = clock()
         predictor.set_image(image, key=key)
-        results = list(predictor.predict(prompts)) if cfg.mode != "auto" and prompts else []
+        if sync is not None:
+            sync()
+        t_head = clock()
+        opts = {"mask_format": mask_format} if mask_format != "dense" else {}
+        results = list(predictor.predict(prompts, **opts)) if cfg.mode != "auto" and prompts else []
         out = Segmented(results, [], n_prompted=len(results))
         if cfg.mode != "prompted":
             vocab = predictor.auto_vocabulary()
             cache_key = (key, cfg.auto, cfg.query, vocab.version if vocab is not None else None,
-                         tuple((r.prompt_id, r.bbox, int(r.mask.sum())) for r in results) if cfg.mode == "both" else ())
+                         tuple((r.prompt_id, r.bbox, r.score) for r in results) if cfg.mode == "both" else ())
             if self._auto_cache is not None and self._auto_cache[0] == cache_key:
                 auto = self._auto_cache[1]
             elif vocab is None:
                 raise RuntimeError("automatic mode: the automatic vocabulary is not encoded yet")
             else:
                 auto = automatic_masks(predictor, events, width, height, cfg.auto, cfg.query,
-                                       [r.mask for r in results if r.mask.any()] if cfg.mode == "both" else ())
+                                       [r.mask_array() for r in results if not r.is_empty]
+                                       if cfg.mode == "both" else ())
                 self._auto_cache = (cache_key, auto)
                 for k, v in auto.stats.items():
                     self.totals[k] += v
             out.results += auto.results
             out.auto_stats, out.points = dict(auto.stats), auto.points
+        if sync is not None:
+            sync()
+        if timings is not None:
+            timings["backbone"], timings["decoder+head"] = t_head - t, clock() - t_head
         if cfg.tracking:
-            items = [TrackItem(r.mask, normalise(r.class_name) if r.class_index >= 0 else "", int(r.prompt_id))
+            items = [TrackItem(r.mask_array(), normalise(r.class_name) if r.class_index >= 0 else "", int(r.prompt_id))
                      for r in out.results]
             out.track_ids = self.tracker.update(key if window is None else window, items)
         else:
@@ -133,7 +148,7 @@ def drawn_results(results, vocabulary, class_indices, track_ids=()) -> list:
     from seal_ros.segment.overlay import Drawn, colour_key, label_text
 
     tracks = list(track_ids) or [0] * len(results)
-    return [Drawn(colour_key(r, t), r.mask, r.bbox if r.mask.any() else None,
+    return [Drawn(colour_key(r, t), r.mask_array(), r.bbox if not r.is_empty else None,
                   label_text(vocabulary[i] if i >= 0 else "", r.class_score if i >= 0 else r.mask_score,
                              r.granularity, t))
             for r, i, t in zip(results, class_indices, tracks)]

@@ -35,7 +35,7 @@ from seal_ros.events.source import StampedWindow
 @dataclass
 class WindowOutput:
     window: StampedWindow
-    event_image: np.ndarray  # uint8 HxWx3
+    event_image: object  # uint8 HxWx3: a NumPy array, or a tensor where the model runs (see host_image())
     overlay: Optional[np.ndarray]  # uint8 HxWx3; None when nobody wants it
     results: Optional[list]  # InstanceResult per prompt; None: no model (publish no instances)
     vocabulary: list = field(default_factory=list)  # the class lists the results used, concatenated
@@ -44,6 +44,15 @@ class WindowOutput:
     latency_s: float = 0.0
     track_ids: list = field(default_factory=list)  # per result (0: not tracked)
     auto_stats: dict = field(default_factory=dict)  # the window's automatic-mode counters (empty: none)
+    # seconds per stage of this window: "event image", "backbone" (not on a rerun), "decoder+head";
+    # the node adds "message build" and "publish" (bench/bench_segmenter_pipeline.py prints them)
+    timings: dict = field(default_factory=dict)
+
+    def host_image(self) -> np.ndarray:
+        """The event image as a uint8 NumPy array (copied from the device once, after the results)."""
+        if not isinstance(self.event_image, np.ndarray):
+            self.event_image = self.event_image.cpu().numpy()
+        return self.event_image
 
 
 def combine_vocabularies(results, default=()) -> tuple[list, list]:
@@ -75,6 +84,8 @@ class SegmentRunner:
         self.pending_corner = None  # () -> Optional[(col, row)]
         self.want_overlay = lambda: True  # () -> bool: skip drawing when nobody subscribes
         self.publish_overlay: Optional[Callable] = None  # (WindowOutput) -> None, after the results
+        self.mask_format: Optional[str] = None  # predict(mask_format=...) when set (the node: "rle" or "both")
+        self.sync_stages = False  # wait for the device at each stage boundary (benchmarks' stage timings)
         self.counts = dict(windows=0, dropped_windows=0, reruns=0, inferences=0, vocab_swaps=0)
         self.segmenter = WindowSegmenter()
         self._cond = threading.Condition()
@@ -194,11 +205,14 @@ class SegmentRunner:
 
     def _process(self, window: Optional[StampedWindow], rerun: bool) -> None:
         t_start = time.perf_counter()
+        timings = {}
         if rerun:
             window, img = self._last
             self.counts["reruns"] += 1
         else:
             img = self._event_image(window.window.events, window.width, window.height)
+            self._sync()
+            timings["event image"] = time.perf_counter() - t_start
             self._last = (window, img)
             self.counts["windows"] += 1
         w, h = window.width, window.height
@@ -215,19 +229,31 @@ class SegmentRunner:
         if self.state == "ready":
             if window.resync and not rerun:
                 self.segmenter.reset()
-            seg = self.segmenter.process(self.predictor, img, window.seq, window.window.events, w, h, prompts)
+            seg = self.segmenter.process(self.predictor, img, window.seq, window.window.events, w, h, prompts,
+                                         mask_format=self.mask_format or "dense", timings=timings,
+                                         sync=self._sync)
+            if rerun:
+                timings.pop("backbone", None)  # cached: the backbone did not run
             self.counts["inferences"] += bool(seg.results)
             results = seg.results
             # tracking: the stored (unclipped) prompts follow their masks
-            self.store.follow(taken, {r.prompt_id: r.bbox for r in results[:seg.n_prompted] if r.mask.any()})
+            self.store.follow(taken, {r.prompt_id: r.bbox for r in results[:seg.n_prompted] if not r.is_empty})
         vocab, idx = combine_vocabularies(results or [], self.predictor.vocabulary("instance") if self.predictor else ())
         out = WindowOutput(window, img, None, results, vocab, idx, rerun, time.perf_counter() - t_start,
-                           seg.track_ids if seg else [], seg.auto_stats if seg else {})
+                           seg.track_ids if seg else [], seg.auto_stats if seg else {}, timings)
         self._publish(out)  # results first: their latency does not include drawing the overlay
         if self.want_overlay():
-            out.overlay = self._draw(img, w, h, prompts, results, vocab, idx, out.track_ids)
+            out.overlay = self._draw(out.host_image(), w, h, prompts, results, vocab, idx, out.track_ids)
             if self.publish_overlay is not None:
                 self.publish_overlay(out)
+
+    def _sync(self) -> None:
+        """With ``sync_stages``: wait for the model's device, so a stage's time is its own."""
+        device = getattr(self.predictor, "device", None) if self.sync_stages else None
+        if getattr(device, "type", None) == "cuda":
+            import torch
+
+            torch.cuda.synchronize(device)
 
     def _draw(self, img, w, h, prompts, results, vocab, idx, track_ids) -> np.ndarray:
         bg = self.background() if self.background is not None else None

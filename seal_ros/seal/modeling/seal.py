@@ -88,13 +88,15 @@ class Seal(nn.Module):
     # -- stage 3: SAM decoder ---------------------------------------------------
     def decode(self, image_embeddings: torch.Tensor, boxes: Optional[torch.Tensor] = None,
                points: Optional[torch.Tensor] = None, labels: Optional[torch.Tensor] = None,
+               embeddings: Optional[Tuple[torch.Tensor, torch.Tensor]] = None,
                ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """One image (1, 256, g, g); N prompts in model pixels (boxes (N, 4); points
-        (N, K, 2) with labels (N, K)) -> multimask (logits (N, 3, 4g, 4g), IoU (N, 3),
-        mask tokens (N, 3, 256))."""
+        (N, K, 2) with labels (N, K)), or their (sparse, dense) prompt ``embeddings``
+        already made (the ONNX graph, :mod:`seal_ros.seal.onnx.graphs`) -> multimask
+        (logits (N, 3, 4g, 4g), IoU (N, 3), mask tokens (N, 3, 256))."""
         pe = self.eventsam.prompt_encoder
         pts = (points, labels) if points is not None else None
-        sparse, dense = pe(points=pts, boxes=boxes, masks=None)
+        sparse, dense = embeddings if embeddings is not None else pe(points=pts, boxes=boxes, masks=None)
         sparse = sparse.to(image_embeddings.dtype)
         dense = dense.to(image_embeddings.dtype)
         masks, iou, tokens = predict_masks_with_tokens(
@@ -155,7 +157,9 @@ class Seal(nn.Module):
     def segment_and_classify(self, image_embeddings: torch.Tensor, fused: Optional[torch.Tensor],
                              text: Optional[torch.Tensor], boxes: Optional[torch.Tensor] = None,
                              points: Optional[torch.Tensor] = None, labels: Optional[torch.Tensor] = None,
-                             out_size: Optional[Tuple[int, int]] = None) -> Dict[str, torch.Tensor]:
+                             out_size: Optional[Tuple[int, int]] = None,
+                             embeddings: Optional[Tuple[torch.Tensor, torch.Tensor]] = None,
+                             ) -> Dict[str, torch.Tensor]:
         """Prompts -> chosen mask and class per prompt, all on the device, without host
         syncs (so it can be captured in a CUDA graph).
 
@@ -166,7 +170,8 @@ class Seal(nn.Module):
         empty), ``choice`` (N,), and per candidate ``iou``/``class_prob`` (N, 3),
         ``class_index`` (N, 3) (-1 unclassified), ``nonempty`` (N, 3).
         """
-        low, iou, tokens = self.decode(image_embeddings, boxes=boxes, points=points, labels=labels)
+        low, iou, tokens = self.decode(image_embeddings, boxes=boxes, points=points, labels=labels,
+                                       embeddings=embeddings)
         n = low.shape[0]
         up = self.upscale_masks(low)  # (N, 3, S, S) logits
         masks = up > 0

@@ -29,7 +29,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .base import C_RISING, S_COUNTS, S_HEIGHT, S_WIDTH, KernelDecoder, end_packet
+from .base import C_RISING
+from .kernel import S_COUNTS, S_HEIGHT, S_WIDTH, KernelDecoder, end_packet
 from .slab import close_arena, open_arena, refused
 
 S_VALID, S_HIGH = range(2)

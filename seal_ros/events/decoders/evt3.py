@@ -28,8 +28,9 @@ and polarity carry over from packet to packet.
 """
 from __future__ import annotations
 
-from .base import _U16, KernelDecoder
+from .base import _U16
 from .evt3_kernels import ARENA_ENTRIES, KERNELS, ROLLOVER_MIN_STEP, S_VALID  # noqa: F401
+from .kernel import KernelDecoder
 
 
 class Evt3Decoder(KernelDecoder):

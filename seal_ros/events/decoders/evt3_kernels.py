@@ -25,10 +25,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .base import (
-    C_RANGE, C_RISING, C_ROLLOVER, S_COUNTS, S_HEIGHT, S_WIDTH, cttz, end_packet, finish_groups,
-)
-from .slab import S_MODE, close_arena, open_arena, refused
+from .base import C_RANGE, C_RISING, C_ROLLOVER
+from .kernel import S_COUNTS, S_HEIGHT, S_WIDTH, cttz, end_packet, finish_groups
+from .slab import close_arena, open_arena, refused
 
 # Stream-state slots of the decoder's state array (base.KernelDecoder: the kernel choice,
 # counters and size follow).

@@ -28,8 +28,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .base import _U16, S_HEIGHT, S_WIDTH, KernelDecoder, cttz, end_packet, finish_groups
-from .slab import S_MODE, close_arena, open_arena, refused
+from .base import _U16
+from .kernel import S_HEIGHT, S_WIDTH, KernelDecoder, cttz, end_packet, finish_groups
+from .slab import close_arena, open_arena, refused
 
 S_X, S_BASE_Y, S_POL, S_HIGH, S_LOW = range(5)
 

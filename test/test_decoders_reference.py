@@ -161,7 +161,8 @@ def check_same(enc, packets, tbs, w, h, cap=None) -> set:
         if cap is None:
             assert list(zip(tr.t.tolist(), tr.edge.tolist(), tr.id.tolist())) == rtr, (enc, i)
             if len(ev):
-                assert dec.last_t_range is None or dec.last_t_range == (int(ev.t.min()), int(ev.t.max()))
+                assert dec.last_t_summary is None or dec.last_t_summary == (
+                    int(ev.t.min()), int(ev.t.max()), bool((np.diff(ev.t) >= 0).all()))
     if cap is None:
         st = dec.stats
         assert {k: st[k] for k in COUNTERS} == ref.c

@@ -213,7 +213,9 @@ class DurationWindower:
     def _add(self, ev: EventArray) -> None:
         self.dropped_overflow += self._parts.add(ev)
 
-    def feed(self, events: EventArray, lost_packets: int = 0) -> list:
+    def feed(self, events: EventArray, lost_packets: int = 0, t_summary: Optional[tuple] = None) -> list:
+        """The windows these events complete. ``t_summary``: (min, max, in order) of their times
+        when known; events in order are cut at the window ends without per-event work."""
         lost = self._lost_next + int(lost_packets)
         self._lost_next = 0
         if len(events) == 0:
@@ -221,6 +223,17 @@ class DurationWindower:
             return []
         if self.origin_ns is None:
             self.origin_ns = int(events.t[0])
+        if t_summary is not None:
+            lo = (t_summary[0] - self.origin_ns) // self.duration_ns
+            hi = (t_summary[1] - self.origin_ns) // self.duration_ns
+            if self._k is None:
+                self._k = lo
+            if lo >= self._k and (lo == hi or t_summary[2]):  # nothing late; one window, or cut by time
+                if lo == hi:
+                    return self._place([(lo, events)], lo, lost)
+                ends = self.origin_ns + self.duration_ns * np.arange(lo + 1, hi + 1, dtype=np.int64)
+                cuts = [0, *np.searchsorted(events.t, ends).tolist(), len(events)]
+                return self._place([(u, events[a:b]) for u, a, b in zip(range(lo, hi + 1), cuts, cuts[1:])], lo, lost)
         idx = (events.t - self.origin_ns) // self.duration_ns
         if self._k is None:
             self._k = int(idx.min())
@@ -231,12 +244,19 @@ class DurationWindower:
             if len(events) == 0:
                 self._lost_next = lost
                 return []
-        out = []
         lo, hi = int(idx.min()), int(idx.max())
-        groups = [lo] if lo == hi else np.unique(idx).tolist()
-        first = int(idx[0])
-        for u in groups:
-            part = events if lo == hi else events[idx == u]
+        if lo == hi:
+            return self._place([(lo, events)], lo, lost)
+        groups = range(lo, hi + 1) if hi - lo < 64 else np.unique(idx).tolist()
+        return self._place(((u, events[idx == u]) for u in groups), int(idx[0]), lost)
+
+    def _place(self, parts, first: int, lost: int) -> list:
+        """Add ``(window index, events)`` parts in window order (empty ones skipped); the packets
+        lost before these events go to the window of the first one. The windows closed."""
+        out = []
+        for u, part in parts:
+            if not len(part):
+                continue
             if u != self._k:
                 out += self._close()
                 self._k = u
@@ -270,7 +290,7 @@ class CountWindower:
     def _make(self, ev: EventArray, lost: int) -> Window:
         return Window(int(ev.t.min()), int(ev.t.max()) + 1, ev, lost)
 
-    def feed(self, events: EventArray, lost_packets: int = 0) -> list:
+    def feed(self, events: EventArray, lost_packets: int = 0, t_summary: Optional[tuple] = None) -> list:
         if len(events) == 0:
             self._lost_next += int(lost_packets)
             return []
@@ -321,7 +341,7 @@ class TickWindower:
         self._lost = 0
         self.dropped_overflow = 0
 
-    def feed(self, events: EventArray, lost_packets: int = 0) -> list:
+    def feed(self, events: EventArray, lost_packets: int = 0, t_summary: Optional[tuple] = None) -> list:
         self._lost += int(lost_packets)
         if len(events):
             self.dropped_overflow += self._parts.add(events)

@@ -61,7 +61,7 @@ class Decoded:
     error: Optional[str] = None  # set: the packet was rejected (no events)
     warning: Optional[str] = None  # set: decoded, but something is off
     restart: bool = False  # seq went back: a new stream starts with this packet
-    t_range: Optional[tuple] = None  # (min, max) event time when the decoder measured it (None: not known)
+    t_summary: Optional[tuple] = None  # (min, max, in order) of the event times when known (the decoder's)
 
 
 class EventStream:
@@ -174,7 +174,7 @@ class EventStream:
         if note is not None:
             self._counts["warnings"] += 1
             self.last_warning = note
-        return Decoded(events, triggers, lost, None, note, restart, dec.last_t_range)
+        return Decoded(events, triggers, lost, None, note, restart, dec.last_t_summary)
 
     def _new_decoder(self, enc: str, w: int, h: int, restart: bool) -> Optional[str]:
         """A fresh decoder for (enc, w, h); the warning line when the stream changed geometry."""

@@ -9,9 +9,9 @@ dict. The numba decoders (evt3, evt2, libcaer_cmp) build on
 :class:`Decoder` directly.
 
 ``max_events`` (None: no cap) bounds the events one packet may produce;
-``last_t_range`` is ``(min, max)`` of the last packet's event times when the
-decoder measured it (None otherwise): the time guard and the windows use it
-instead of scanning the events again.
+``last_t_summary`` is ``(min, max, in_order)`` of the last packet's event times
+(in_order: never decreasing) when the decoder measured it (None otherwise): the
+time guard and the windows use it instead of scanning the events again.
 """
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ class Decoder:
         self._capped = 0
         self._capped_bytes = 0
         self.max_events = None  # most events one packet may produce (None: no cap)
-        self.last_t_range = None
+        self.last_t_summary = None
         self.reset()
 
     @property
@@ -138,7 +138,7 @@ class Decoder:
             words = words[:cap]
         events, triggers = self._decode_words(words, time_base)
         self._events += events.t.shape[0]
-        self.last_t_range = None
+        self.last_t_summary = None
         return events, triggers
 
     def _count_capped(self, words_left: int) -> None:

@@ -28,9 +28,9 @@ from .base import (
     _EMPTY_TRIGGERS, _U8, C_NOTIME, C_OFF, C_ON, C_RANGE, C_ROLLOVER, C_TRIG, C_UNKNOWN, CAP_SLICE_MIN_WORDS,
     MAX_TIME_BASE, Decoder,
 )
-from .slab import (  # noqa: F401 (S_* and t_range: for the kernel modules)
+from .slab import (  # noqa: F401 (S_*: for the kernel modules)
     RATIO_ONE, S_BYTES, S_CAP, S_COUNTS, S_EVENTS, S_HEIGHT, S_LEN, S_MODE, S_PACKETS, S_PER, S_RATIO, S_SLACK, S_WIDTH,
-    SLAB_MAX_EVENTS, SLAB_MIN_TRIGGERS, SlabPool, first_output, t_range,
+    SLAB_MAX_EVENTS, SLAB_MIN_TRIGGERS, SlabPool, first_output, t_summary,
 )
 
 
@@ -145,14 +145,13 @@ class KernelDecoder(Decoder):
         if (type(buf) is np.ndarray and buf.dtype is _U8 and buf.ndim == 1 and type(time_base) is int
                 and 0 <= time_base < MAX_TIME_BASE and not buf.shape[0] % self.word_bytes and buf.flags.c_contiguous):
             s = self._pool.current
-            left, a, ne, ta, nt, tmin, tmax, self._mode = self.arenas[self._mode](buf, time_base, self._state, s.arena)
+            left, a, ne, ta, nt, ts, self._mode = self.arenas[self._mode](buf, time_base, self._state, s.arena)
             if left == 0:
-                b = a + ne
-                self.last_t_range = (tmin, tmax) if ne else None
-                return (EventArray._trusted(s.x[a:b], s.y[a:b], s.p[a:b], s.t[a:b]),
+                self.last_t_summary = ts if ne else None
+                return (EventArray._of_span(s, a, a + ne),
                         TriggerArray(s.tt[ta:ta + nt], s.te[ta:ta + nt], s.ti[ta:ta + nt]) if nt else _EMPTY_TRIGGERS)
             if left > 0:
-                return self._slab_result(s, left, a, ne, ta, nt, 0, 0, buf, time_base)
+                return self._slab_result(s, left, a, ne, ta, nt, None, buf, time_base)
         else:
             buf, time_base = self._normalize(buf, time_base)
             nbytes = buf.shape[0]
@@ -160,18 +159,17 @@ class KernelDecoder(Decoder):
             self._bytes += nbytes - buf.shape[0]  # ... and in bytes (the words are counted with the packet)
         return self._decode_refused(buf, time_base)
 
-    def _slab_result(self, s, left, a, ne, ta, nt, tmin, tmax, buf, time_base):
+    def _slab_result(self, s, left, a, ne, ta, nt, ts, buf, time_base):
         """Views of what a slab entry decoded; ``left`` words of the packet still to decode."""
-        b = a + ne
-        ev = EventArray._trusted(s.x[a:b], s.y[a:b], s.p[a:b], s.t[a:b])
+        ev = EventArray._of_span(s, a, a + ne)
         tr = TriggerArray(s.tt[ta:ta + nt], s.te[ta:ta + nt], s.ti[ta:ta + nt]) if nt else _EMPTY_TRIGGERS
         if left == 0:
-            self.last_t_range = (tmin, tmax) if ne else None
+            self.last_t_summary = ts if ne else None
             return ev, tr
         words = buf.view(self._word_dtype)
         ev, tr = self._more(words, time_base, words.shape[0] - left, ev, tr, ne, nt, s.cap - a)
         self._events += len(ev) - ne
-        self.last_t_range = None
+        self.last_t_summary = None
         return ev, tr
 
     def _decode_refused(self, buf, time_base):
@@ -187,7 +185,7 @@ class KernelDecoder(Decoder):
                 self._bytes += buf.shape[0]
                 ev, tr = self._decode_capped(words, time_base)
                 self._events += len(ev)
-                self.last_t_range = None
+                self.last_t_summary = None
                 return ev, tr
             cap = self.max_events  # one event a word at most: decode the first ``cap``
             self._count_capped(n - cap)
@@ -200,9 +198,9 @@ class KernelDecoder(Decoder):
             s = self._pool.current
             if 4 * need > s.cap or need > s.cap - s.pos or s.tcap - s.tpos < SLAB_MIN_TRIGGERS:
                 s = self._pool.next(need)
-            left, a, ne, ta, nt, tmin, tmax, self._mode = self.arenas[self._mode](buf, time_base, st, s.arena)
+            left, a, ne, ta, nt, ts, self._mode = self.arenas[self._mode](buf, time_base, st, s.arena)
             assert left >= 0, "a slab with room refused a packet"
-            return self._slab_result(s, left, a, ne, ta, nt, tmin, tmax, buf, time_base)
+            return self._slab_result(s, left, a, ne, ta, nt, ts, buf, time_base)
         # too large for any slab: arrays of its own, shrunk in place (no copy)
         self._packets += 1
         self._bytes += buf.shape[0]
@@ -215,10 +213,11 @@ class KernelDecoder(Decoder):
             arr.resize(ne, refcheck=False)  # shrinks in place (realloc): no copy
         ev = EventArray._trusted(x, y, p, t)
         tr = TriggerArray(tt[:nt].copy(), te[:nt].copy(), ti[:nt].copy()) if nt else _EMPTY_TRIGGERS
-        self.last_t_range = t_range(t, 0, ne) if ne else None
+        lo, hi, ordered = t_summary(t, 0, ne)
+        self.last_t_summary = (lo, hi, ordered == 1) if ne else None
         if stop < n:
             ev, tr = self._more(words, time_base, stop, ev, tr, ne, nt, need)
-            self.last_t_range = None
+            self.last_t_summary = None
         self._events += len(ev)
         return ev, tr
 

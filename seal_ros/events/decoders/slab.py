@@ -14,7 +14,7 @@ decoder keeps a few slabs (:class:`SlabPool`) and allocates another when all
 of them are still in use, so memory follows what consumers hold, plus one
 slab.
 
-Each kernel has an entry ``<kernel>_arena(words, time_base, state, arena)`` built
+Each kernel has an entry ``<kernel>_arena(buf, time_base, state, arena)`` built
 from :func:`open_arena` and :func:`close_arena` (four arguments: numba's dispatch
 cost grows with every array argument, and this runs once a message).
 
@@ -69,16 +69,18 @@ def layout(cap, tcap):
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def t_range(t, pos, n):
-    """(min, max) of ``t[pos:pos + n]`` (0, 0 when empty)."""
+def t_summary(t, pos, n):
+    """(min, max, 1 when non-decreasing else 0) of ``t[pos:pos + n]`` ((0, 0, 1) when empty)."""
     if n == 0:
-        return 0, 0
+        return 0, 0, 1
     lo = hi = t[pos]
+    back = 0
     for i in range(pos + 1, pos + n):
         v = t[i]
         lo = min(lo, v)
         hi = max(hi, v)
-    return lo, hi
+        back += v < t[i - 1]
+    return lo, hi, np.int64(back == 0)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -188,18 +190,18 @@ def open_arena(arena, state, n):
 @njit(cache=True, nogil=True, inline="always")
 def close_arena(hdr, pos, tpos, ts, state, nbytes, n, res):
     """Advance the header and the totals past a kernel's ``res = (stop, ne, nt)``; the entry's
-    result: (words left, pos, ne, tpos, nt, tmin, tmax, kernel for the next packet)."""
+    result: (words left, pos, ne, tpos, nt, (tmin, tmax, in order), kernel for the next packet)."""
     stop, ne, nt = res
     hdr[2] = pos + ne
     hdr[3] = tpos + nt
     state[S_PACKETS] += 1
     state[S_BYTES] += nbytes
     state[S_EVENTS] += ne
-    tmin, tmax = t_range(ts, 0, ne)
-    return n - stop, pos, ne, tpos, nt, tmin, tmax, state[S_MODE]
+    tmin, tmax, ordered = t_summary(ts, 0, ne)
+    return n - stop, pos, ne, tpos, nt, (tmin, tmax, ordered == 1), state[S_MODE]
 
 
 @njit(cache=True, nogil=True, inline="always")
 def refused(status, state):
     """The entry's result when it did not decode the packet."""
-    return status, 0, 0, 0, 0, 0, 0, state[S_MODE]
+    return status, 0, 0, 0, 0, (0, 0, False), state[S_MODE]

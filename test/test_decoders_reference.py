@@ -215,21 +215,35 @@ def test_the_event_cap_keeps_the_first_events(enc):
 
 
 def test_views_handed_out_are_never_overwritten():
-    """Packets decode into shared slabs: what a consumer keeps stays intact while the
-    stream goes on, and slabs are reused once nothing references them."""
+    """Packets decode into shared slabs: what a consumer keeps stays intact while the stream
+    goes on, whether it looked at the arrays already or not (they are made on first use), and
+    slabs are reused once nothing references them."""
     rng = np.random.default_rng(11)
-    dec = make_decoder("evt3", 2048, 2048)
-    kept, copies = [], []
+    dec, twin = make_decoder("evt3", 2048, 2048), make_decoder("evt3", 2048, 2048)
+    kept, copies, untouched, later, untouched_tr, later_tr = [], [], [], [], [], []
     for i in range(400):
-        ev, _ = dec.decode(random_words(rng, "evt3", 3000).view(np.uint8), i)
-        if i % 7 == 0:
+        payload = random_words(rng, "evt3", 3000).view(np.uint8)
+        ev, tr = dec.decode(payload, i)
+        ref, rtr = twin.decode(payload, i)
+        if i < 30 and i % 7 == 0:  # arrays made now (these keep the first slab in use)
             kept.append(ev)
             copies.append([a.copy() for a in (ev.x, ev.y, ev.p, ev.t)])
+        elif i % 7 == 3:  # arrays not made until after hundreds more packets
+            untouched.append(ev)
+            later.append([a.copy() for a in (ref.x, ref.y, ref.p, ref.t)])
+        elif i < 30 and i % 7 == 5 and len(tr):
+            untouched_tr.append(tr)
+            later_tr.append(rtr.t.copy())
     for ev, c in zip(kept, copies):
         for a, b in zip((ev.x, ev.y, ev.p, ev.t), c):
             np.testing.assert_array_equal(a, b)
+    for ev, c in zip(untouched, later):
+        for a, b in zip((ev.x, ev.y, ev.p, ev.t), c):
+            np.testing.assert_array_equal(a, b)
+    assert len(untouched_tr) > 2
+    for tr, c in zip(untouched_tr, later_tr):
+        np.testing.assert_array_equal(tr.t, c)
     pool = dec._pool
-    slabs_in_use = sum(s.in_use() for s in [pool.current, *pool._spares])
-    assert slabs_in_use >= 2
-    del kept, ev
+    assert sum(s.in_use() for s in [pool.current, *pool._spares]) >= 2
+    del kept, untouched, untouched_tr, ev, tr
     assert not any(s.in_use() for s in pool._spares)

@@ -228,9 +228,13 @@ class DurationWindower:
             hi = (t_summary[1] - self.origin_ns) // self.duration_ns
             if self._k is None:
                 self._k = lo
-            if lo >= self._k and (lo == hi or t_summary[2]):  # nothing late; one window, or cut by time
-                if lo == hi:
-                    return self._place([(lo, events)], lo, lost)
+            if lo == hi and lo >= self._k:  # the common case: all in one window, none late
+                out = self._close() if lo != self._k else []
+                self._k = lo
+                self._lost += lost
+                self.dropped_overflow += self._parts.add(events)
+                return out
+            if lo >= self._k and t_summary[2]:  # in time order, none late: cut at the window ends
                 ends = self.origin_ns + self.duration_ns * np.arange(lo + 1, hi + 1, dtype=np.int64)
                 cuts = [0, *np.searchsorted(events.t, ends).tolist(), len(events)]
                 return self._place([(u, events[a:b]) for u, a, b in zip(range(lo, hi + 1), cuts, cuts[1:])], lo, lost)

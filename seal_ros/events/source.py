@@ -206,7 +206,9 @@ class WindowSource:
                 if b.resync:
                     self._resync_next, self._last_stamp = b.resync, None
                 self._meta = (b.width, b.height, b.frame_id)
-                out += self._stamp(self._windower.feed(b.events, b.lost_packets, b.t_summary))
+                closed = self._windower.feed(b.events, b.lost_packets, b.t_summary)
+                if closed:
+                    out += self._stamp(closed)
             return Pushed(out, res.error, res.warning, res.notes)
 
     def _flush_for_resync(self) -> list:

@@ -32,6 +32,7 @@ from seal_ros.events.packet import EventPacket
 from seal_ros.events.types import EventArray, TriggerArray
 
 WORD_BYTES = {enc: cls.word_bytes for enc, cls in DECODERS.items()}
+_U8 = np.dtype(np.uint8)
 # Largest payload accepted in one packet (drivers send far less).
 MAX_PACKET_BYTES = 64 << 20
 # Largest sensor side accepted by default: above every current event camera
@@ -127,9 +128,12 @@ class EventStream:
         if not (0 <= tb < MAX_TIME_BASE):
             return self._bad("time_base", f"time_base {tb} out of range 0..2^62")
         buf = pk.events
-        if not isinstance(buf, np.ndarray):
-            buf = np.frombuffer(buf, np.uint8)
-        nbytes = buf.nbytes
+        if type(buf) is not np.ndarray or buf.dtype is not _U8 or buf.ndim != 1 or not buf.flags.c_contiguous:
+            buf = np.frombuffer(buf, _U8) if not isinstance(buf, np.ndarray) else np.ascontiguousarray(buf)
+            if buf.dtype != _U8:
+                buf = buf.view(_U8)
+            buf = buf.reshape(-1)
+        nbytes = buf.shape[0]
         if nbytes > self.max_packet_bytes:
             return self._bad("payload_size", f"payload of {nbytes} bytes exceeds the limit of "
                              f"{self.max_packet_bytes}")
@@ -168,7 +172,7 @@ class EventStream:
                              f"{wb}-byte {enc} words", lost, restart)
         dec = self.decoder
         try:
-            events, triggers = dec.decode(buf, tb)
+            events, triggers = dec.decode_checked(buf, tb)
         except DecodeError as exc:
             return self._bad("decode_error", str(exc), lost, restart)
         if note is not None:

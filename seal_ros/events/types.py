@@ -30,13 +30,14 @@ class EventArray:
         self.x, self.y, self.p, self.t = x, y, p, t
         return self
 
-    @classmethod
-    def _of_span(cls, store, a: int, b: int) -> "EventArray":
-        """Views of events ``[a, b)`` of ``store`` (an object with x, y, p, t arrays: a decoder's
-        output slab), remembering where they lie so that adjacent ones join without a copy."""
-        self = object.__new__(cls)
-        self.x, self.y, self.p, self.t = store.x[a:b], store.y[a:b], store.p[a:b], store.t[a:b]
-        self._span = (store, a, b)
+    @staticmethod
+    def _of_span(store, a: int, b: int) -> "EventArray":
+        """Events ``[a, b)`` of ``store`` (an object with x, y, p, t arrays and the ``arena`` they
+        view: a decoder's output slab) as views made on first use, remembering where they lie so
+        that adjacent ones join without a copy (:class:`_SpanEvents`). The span holds the arena,
+        so the store sees it in use (its reference count) before any view is made."""
+        self = object.__new__(_SpanEvents)
+        self.__dict__["_span"] = (store, a, b, store.arena)
         return self
 
     @classmethod
@@ -74,12 +75,45 @@ class EventArray:
         return (int(self.t[0]), int(self.t[-1])) if len(self) else None
 
 
+class _Span:
+    """Mixin of arrays that are a span ``[a, b)`` of a decoder's output store (``_span`` =
+    (store, a, b, arena)); each field array is made on first use from the store attribute
+    ``_STORE[field]``. Replacing a field makes them all and ends the span."""
+
+    _STORE: dict = {}
+
+    def __getattr__(self, name):  # only for attributes not made yet
+        span = self.__dict__.get("_span")
+        if span is None or name not in self._STORE:
+            raise AttributeError(name)
+        value = self.__dict__[name] = getattr(span[0], self._STORE[name])[span[1]:span[2]]
+        return value
+
+    def __setattr__(self, name, value):
+        if name in self._STORE and "_span" in self.__dict__:
+            for f in self._STORE:
+                getattr(self, f)
+            del self.__dict__["_span"]
+        object.__setattr__(self, name, value)
+
+    def __len__(self) -> int:
+        span = self.__dict__.get("_span")
+        return span[2] - span[1] if span is not None else len(self.__dict__["t"])
+
+
+class _SpanEvents(_Span, EventArray):
+    """Events of a decoder's output slab: most packets are only handed on to windows, which
+    join spans without making their arrays."""
+
+    _STORE = {"x": "x", "y": "y", "p": "p", "t": "t"}
+
+
 def _join_spans(parts):
     """One view over parts that are consecutive views of the same store, else None."""
     span = getattr(parts[0], "_span", None)
     if span is None:
         return None
-    store, a, b = span
+    store, a, b, _ = span
     for ev in parts[1:]:
         sp = getattr(ev, "_span", None)
         if sp is None or sp[0] is not store or sp[1] != b:
@@ -96,6 +130,14 @@ class TriggerArray:
     edge: np.ndarray
     id: np.ndarray
 
+    @staticmethod
+    def _of_span(store, a: int, b: int) -> "TriggerArray":
+        """Triggers ``[a, b)`` of ``store`` (with tt, te, ti arrays viewing its ``arena``), as
+        views made on first use; the span holds the arena, as :meth:`EventArray._of_span`."""
+        self = object.__new__(_SpanTriggers)
+        self.__dict__["_span"] = (store, a, b, store.arena)
+        return self
+
     @classmethod
     def empty(cls) -> "TriggerArray":
         return cls(np.empty(0, np.int64), np.empty(0, np.uint8), np.empty(0, np.uint8))
@@ -109,3 +151,9 @@ class TriggerArray:
 
     def __len__(self) -> int:
         return len(self.t)
+
+
+class _SpanTriggers(_Span, TriggerArray):
+    """Triggers of a decoder's output slab."""
+
+    _STORE = {"t": "tt", "edge": "te", "id": "ti"}

@@ -141,6 +141,11 @@ class Decoder:
         self.last_t_summary = None
         return events, triggers
 
+    def decode_checked(self, buf, time_base: int):
+        """:meth:`decode` of a payload the caller checked (a contiguous 1-D uint8 array of whole
+        words, an int time base in range); kernel decoders skip their own checks here."""
+        return self.decode(buf, time_base)
+
     def _count_capped(self, words_left: int) -> None:
         self._capped += 1
         self._capped_bytes += int(words_left) * self.word_bytes

@@ -144,25 +144,29 @@ class KernelDecoder(Decoder):
         # what streams send (a contiguous uint8 array of whole words) goes straight to the slab entry
         if (type(buf) is np.ndarray and buf.dtype is _U8 and buf.ndim == 1 and type(time_base) is int
                 and 0 <= time_base < MAX_TIME_BASE and not buf.shape[0] % self.word_bytes and buf.flags.c_contiguous):
-            s = self._pool.current
-            left, a, ne, ta, nt, ts, self._mode = self.arenas[self._mode](buf, time_base, self._state, s.arena)
-            if left == 0:
-                self.last_t_summary = ts if ne else None
-                return (EventArray._of_span(s, a, a + ne),
-                        TriggerArray(s.tt[ta:ta + nt], s.te[ta:ta + nt], s.ti[ta:ta + nt]) if nt else _EMPTY_TRIGGERS)
-            if left > 0:
-                return self._slab_result(s, left, a, ne, ta, nt, None, buf, time_base)
-        else:
-            buf, time_base = self._normalize(buf, time_base)
-            nbytes = buf.shape[0]
-            buf = self._words(buf).view(_U8)  # a partial last word is counted in truncated_bytes
-            self._bytes += nbytes - buf.shape[0]  # ... and in bytes (the words are counted with the packet)
+            return self.decode_checked(buf, time_base)
+        buf, time_base = self._normalize(buf, time_base)
+        nbytes = buf.shape[0]
+        buf = self._words(buf).view(_U8)  # a partial last word is counted in truncated_bytes
+        self._bytes += nbytes - buf.shape[0]  # ... and in bytes (the words are counted with the packet)
+        return self._decode_refused(buf, time_base)
+
+    def decode_checked(self, buf, time_base: int):
+        """:meth:`decode` of a contiguous 1-D uint8 array of whole words and an int time base in
+        range, which the caller checked (EventStream): one compiled call, views of the slab."""
+        s = self._pool.current
+        left, a, ne, ta, nt, ts, self._mode = self.arenas[self._mode](buf, time_base, self._state, s.arena)
+        if left == 0:
+            self.last_t_summary = ts if ne else None
+            return EventArray._of_span(s, a, a + ne), TriggerArray._of_span(s, ta, ta + nt) if nt else _EMPTY_TRIGGERS
+        if left > 0:
+            return self._slab_result(s, left, a, ne, ta, nt, None, buf, time_base)
         return self._decode_refused(buf, time_base)
 
     def _slab_result(self, s, left, a, ne, ta, nt, ts, buf, time_base):
         """Views of what a slab entry decoded; ``left`` words of the packet still to decode."""
         ev = EventArray._of_span(s, a, a + ne)
-        tr = TriggerArray(s.tt[ta:ta + nt], s.te[ta:ta + nt], s.ti[ta:ta + nt]) if nt else _EMPTY_TRIGGERS
+        tr = TriggerArray._of_span(s, ta, ta + nt) if nt else _EMPTY_TRIGGERS
         if left == 0:
             self.last_t_summary = ts if ne else None
             return ev, tr

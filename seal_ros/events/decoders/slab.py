@@ -122,7 +122,7 @@ class Slab:
         return int(self.hdr[3])
 
     def in_use(self) -> bool:
-        """True while a view handed out (or anything else) still references the arena."""
+        """True while a view or span handed out (or anything else) still references the arena."""
         return sys.getrefcount(self.arena) > self._base_refs
 
     def rewind(self) -> None:

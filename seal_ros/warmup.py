@@ -14,12 +14,13 @@ packages are rewritten whole and are not affected).
 Kernel sets: ``decoders`` (every encoding, every kernel variant, for the
 writable payloads rclpy gives; read-only ones, from bag readers, compile on
 first use),
-``encoders`` (bag_player packs recordings into packets), ``representations``
+``encoders`` (bag_player packs recordings other than bags and RAW files into packets), ``representations``
 (voxel grid, event image), ``e2v`` (the high-pass and complementary filters and
 their displays). No rclpy here: the nodes call it.
 """
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -28,7 +29,7 @@ NODE_KERNELS = {
     "event_reconstructor": ("decoders", "representations", "e2v"),
     "seal_segmenter": ("decoders", "representations"),
     "pair_recorder": ("decoders",),
-    "bag_player": ("decoders", "encoders"),
+    "bag_player": ("encoders",),  # bags and RAW files pass their words through; other recordings are encoded
 }
 
 
@@ -83,8 +84,11 @@ def warm_up(node: str) -> str:
     """Load or compile the numba kernels ``node`` uses (see :data:`NODE_KERNELS`); a log line.
 
     Never raises: a kernel set that fails is named in the line (the node then
-    compiles that set on its first packet, as without a warm-up).
+    compiles that set on its first packet, as without a warm-up). ``SEAL_ROS_WARMUP=0``
+    in the environment skips it (for measuring what it saves: bench/bench_warmstart.py).
     """
+    if os.environ.get("SEAL_ROS_WARMUP", "1") == "0":
+        return "numba warm-up skipped (SEAL_ROS_WARMUP=0): kernels load on the first packet"
     done, failed = [], []
     t0 = time.perf_counter()
     for name in NODE_KERNELS[node]:

@@ -322,11 +322,11 @@ def bench_voxel(n_events: int, repeat: int) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="bench_decode", description=__doc__.splitlines()[0])
-    ap.add_argument("--passes", type=int, default=10, help="plays of each shared recording per run (default 10)")
+    ap.add_argument("--passes", type=int, default=3, help="plays of each shared recording per run (default 3)")
     ap.add_argument("--events", type=float, default=10e6, help="synthetic evt3 events (default 1e7)")
     ap.add_argument("--packet-bytes", type=int, default=32768, help="synthetic packet size in bytes")
     ap.add_argument("--voxel-events", type=float, default=5e6, help="events for the voxel-grid benchmark")
-    ap.add_argument("--repeat", type=int, default=5, help="interleaved runs per measurement (the best is reported)")
+    ap.add_argument("--repeat", type=int, default=7, help="interleaved runs per measurement (the best is reported)")
     args = ap.parse_args(argv)
     if args.events < 1 or args.voxel_events < 1 or args.repeat < 1 or args.passes < 1:
         ap.error("--passes, --events, --voxel-events and --repeat must be >= 1")

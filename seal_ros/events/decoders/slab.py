@@ -110,7 +110,10 @@ class Slab:
         self.hdr[:] = 0
         self.hdr[0], self.hdr[1] = cap, tcap
         del a
-        self._base_refs = sys.getrefcount(self.arena)
+        # numpy points every view at the array owning the memory: then the arena's reference count
+        # tells whether a view is alive. Where it did not, the slab would never be reused.
+        views_count = all(v[:0].base is self.arena for v in (self.t, self.tt, self.x, self.y, self.p, self.te, self.ti))
+        self._base_refs = sys.getrefcount(self.arena) if views_count else 1 << 62
 
     @property
     def pos(self) -> int:
@@ -123,7 +126,7 @@ class Slab:
 
     def in_use(self) -> bool:
         """True while a view or span handed out (or anything else) still references the arena."""
-        return sys.getrefcount(self.arena) > self._base_refs
+        return sys.getrefcount(self.arena) > self._base_refs or self._base_refs == 1 << 62
 
     def rewind(self) -> None:
         self.hdr[2] = self.hdr[3] = 0

@@ -56,7 +56,7 @@ def test_a_rollover_flood_cannot_overflow_evt2_time():
 
 def test_evt3_rollovers_stop_at_the_bound_too():
     """evt3 needs 2^28 rollovers (a gigabyte of words) to get there: the decoder's state is set near it."""
-    from seal_ros.events.decoders.evt3 import S_HIGH
+    from seal_ros.events.decoders.evt3_kernels import S_HIGH
 
     dec = make_decoder("evt3", 640, 480)
     dec.decode(np.array([0x8000, 0x6000], "<u2").view(np.uint8), 0)

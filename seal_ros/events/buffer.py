@@ -227,7 +227,9 @@ class DurationWindower:
     def _add(self, ev: EventArray) -> None:
         self.dropped_overflow += self._parts.add(ev)
 
-    def feed(self, events: EventArray, lost_packets: int = 0) -> list:
+    def feed(self, events: EventArray, lost_packets: int = 0, t_summary: Optional[tuple] = None) -> list:
+        """The windows these events complete. ``t_summary``: (min, max, in order) of their times
+        when known; events in order are cut at the window ends without per-event work."""
         lost = self._lost_next + int(lost_packets)
         self._lost_next = 0
         if len(events) == 0:
@@ -235,6 +237,21 @@ class DurationWindower:
             return []
         if self.origin_ns is None:
             self.origin_ns = int(events.t[0])
+        if t_summary is not None:
+            lo = (t_summary[0] - self.origin_ns) // self.duration_ns
+            hi = (t_summary[1] - self.origin_ns) // self.duration_ns
+            if self._k is None:
+                self._k = lo
+            if lo == hi and lo >= self._k:  # the common case: all in one window, none late
+                out = self._close() if lo != self._k else []
+                self._k = lo
+                self._lost += lost
+                self.dropped_overflow += self._parts.add(events)
+                return out
+            if lo >= self._k and t_summary[2]:  # in time order, none late: cut at the window ends
+                ends = self.origin_ns + self.duration_ns * np.arange(lo + 1, hi + 1, dtype=np.int64)
+                cuts = [0, *np.searchsorted(events.t, ends).tolist(), len(events)]
+                return self._place([(u, events[a:b]) for u, a, b in zip(range(lo, hi + 1), cuts, cuts[1:])], lo, lost)
         idx = (events.t - self.origin_ns) // self.duration_ns
         if self._k is None:
             self._k = int(idx.min())
@@ -245,9 +262,15 @@ class DurationWindower:
             if len(events) == 0:
                 self._lost_next = lost
                 return []
+        return self._place(_by_window(events, idx), int(idx[0]), lost)
+
+    def _place(self, parts, first: int, lost: int) -> list:
+        """Add ``(window index, events)`` parts in window order (empty ones skipped); the packets
+        lost before these events go to the window of the first one. The windows closed."""
         out = []
-        first = int(idx[0])
-        for u, part in _by_window(events, idx):
+        for u, part in parts:
+            if not len(part):
+                continue
             if u != self._k:
                 out += self._close()
                 self._k = u
@@ -281,7 +304,7 @@ class CountWindower:
     def _make(self, ev: EventArray, lost: int) -> Window:
         return Window(int(ev.t.min()), int(ev.t.max()) + 1, ev, lost)
 
-    def feed(self, events: EventArray, lost_packets: int = 0) -> list:
+    def feed(self, events: EventArray, lost_packets: int = 0, t_summary: Optional[tuple] = None) -> list:
         if len(events) == 0:
             self._lost_next += int(lost_packets)
             return []
@@ -332,7 +355,7 @@ class TickWindower:
         self._lost = 0
         self.dropped_overflow = 0
 
-    def feed(self, events: EventArray, lost_packets: int = 0) -> list:
+    def feed(self, events: EventArray, lost_packets: int = 0, t_summary: Optional[tuple] = None) -> list:
         self._lost += int(lost_packets)
         if len(events):
             self.dropped_overflow += self._parts.add(events)

@@ -25,7 +25,7 @@ EVENT_PACKET_TYPE = "event_camera_msgs/msg/EventPacket"
 _U8 = np.dtype(np.uint8)
 
 
-@dataclass
+@dataclass(slots=True)
 class EventPacket:
     encoding: str
     width: int
@@ -40,10 +40,16 @@ class EventPacket:
     @classmethod
     def from_msg(cls, msg) -> "EventPacket":
         """Build from an rclpy or rosbags message object (duck-typed, no ROS import)."""
+        if _slotted(type(msg)):  # an rclpy message: its fields sit in slots behind Python properties
+            data, header = msg._events, msg._header
+            stamp = header._stamp
+            return cls(msg._encoding, msg._width, msg._height, msg._seq, msg._time_base,
+                       data if type(data) is np.ndarray else np.frombuffer(data, _U8),
+                       stamp._sec * 1_000_000_000 + stamp._nanosec, header._frame_id, msg._is_bigendian)
         data = msg.events
         if isinstance(data, np.ndarray):
             buf = data if data.dtype == _U8 else data.view(_U8)
-        else:  # rclpy gives array.array('B'); bytes also works
+        else:  # array.array('B') or bytes
             buf = np.frombuffer(data, _U8)
         header = msg.header
         stamp = header.stamp
@@ -51,3 +57,16 @@ class EventPacket:
         return cls(str(msg.encoding), int(msg.width), int(msg.height), int(msg.seq), int(msg.time_base), buf,
                    int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec), str(header.frame_id),
                    bool(msg.is_bigendian))
+
+
+_SLOTTED: dict = {}
+
+
+def _slotted(msg_type) -> bool:
+    """True for rclpy-generated EventPacket types (fields in ``_name`` slots, checked types)."""
+    known = _SLOTTED.get(msg_type)
+    if known is None:
+        slots = set(getattr(msg_type, "__slots__", ()))
+        known = _SLOTTED[msg_type] = {"_events", "_header", "_encoding", "_time_base", "_seq"} <= slots and all(
+            "_stamp" in getattr(t, "__slots__", ()) for t in (type(msg_type().header),))
+    return known

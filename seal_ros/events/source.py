@@ -92,8 +92,8 @@ class PacketIngest:
             if self._size is not None and not self._resync:
                 self._resync = "size_change"
             self._size = size
-        batches = self.guard.feed(Batch(d.events, d.lost_packets, int(packet.stamp_ns), int(packet.width),
-                                        int(packet.height), str(packet.frame_id), int(packet.seq)))
+        batches = self.guard.feed(Batch(d.events, d.lost_packets, int(packet.stamp_ns), size[0], size[1],
+                                        str(packet.frame_id), int(packet.seq), "", d.t_summary))
         if self.guard.last_note:
             notes.append(self.guard.last_note)
             self.guard.last_note = None
@@ -211,7 +211,9 @@ class WindowSource:
                         out.extend(self._flush_for_resync())
                     self._resync_next, self._last_stamp = b.resync, None
                 self._meta = (b.width, b.height, b.frame_id)
-                out += self._stamp(self._windower.feed(b.events, b.lost_packets))
+                closed = self._windower.feed(b.events, b.lost_packets, b.t_summary)
+                if closed:
+                    out += self._stamp(closed)
             return Pushed(out, res.error, res.warning, res.notes)
 
     def _flush_for_resync(self) -> list:

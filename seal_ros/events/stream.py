@@ -32,6 +32,7 @@ from seal_ros.events.packet import EventPacket
 from seal_ros.events.types import EventArray, TriggerArray
 
 WORD_BYTES = {enc: cls.word_bytes for enc, cls in DECODERS.items()}
+_U8 = np.dtype(np.uint8)
 # Largest payload accepted in one packet (drivers send far less).
 MAX_PACKET_BYTES = 64 << 20
 # Largest sensor side accepted by default: above every current event camera (Samsung DVS Gen4
@@ -56,7 +57,7 @@ PROBLEM_COUNTERS = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class Decoded:
     events: EventArray
     triggers: TriggerArray
@@ -64,6 +65,7 @@ class Decoded:
     error: Optional[str] = None  # set: the packet was rejected (no events)
     warning: Optional[str] = None  # set: decoded, but something is off
     restart: bool = False  # seq went back: a new stream starts with this packet
+    t_summary: Optional[tuple] = None  # (min, max, in order) of the event times when known (the decoder's)
 
 
 class EventStream:
@@ -109,73 +111,94 @@ class EventStream:
         return Decoded(EventArray.empty(), TriggerArray.empty(), lost, line, None, restart)
 
     def _push(self, pk: EventPacket) -> Decoded:
-        enc = str(pk.encoding)
-        if enc not in SUPPORTED_ENCODINGS:
+        # Straight-line on purpose (this runs once a message): each check costs only when it fails.
+        enc = pk.encoding
+        if type(enc) is not str:
+            enc = str(enc)
+        wb = WORD_BYTES.get(enc)
+        if wb is None:
             return self._bad("encoding", f"unsupported encoding {enc!r} (supported: {', '.join(SUPPORTED_ENCODINGS)})")
-        w, h = int(pk.width), int(pk.height)
+        w, h = pk.width, pk.height
+        if type(w) is not int or type(h) is not int:
+            w, h = int(w), int(h)
         side = self.max_sensor_side
         if not (0 < w <= side and 0 < h <= side):
             return self._bad("sensor_size", f"sensor size {w}x{h} refused (each side must be 1..{side}; "
                              "raise max_sensor_size for a larger sensor)")
-        tb = int(pk.time_base)
+        tb = pk.time_base
+        if type(tb) is not int:
+            tb = int(tb)
         if not (0 <= tb < MAX_TIME_BASE):
             return self._bad("time_base", f"time_base {tb} out of range 0..2^62")
         buf = pk.events
-        if not isinstance(buf, np.ndarray):
-            buf = np.frombuffer(buf, np.uint8)
-        if buf.nbytes > self.max_packet_bytes:
-            return self._bad("payload_size", f"payload of {buf.nbytes} bytes exceeds the limit of "
+        if type(buf) is not np.ndarray or buf.dtype is not _U8 or buf.ndim != 1 or not buf.flags.c_contiguous:
+            buf = np.frombuffer(buf, _U8) if not isinstance(buf, np.ndarray) else np.ascontiguousarray(buf)
+            if buf.dtype != _U8:
+                buf = buf.view(_U8)
+            buf = buf.reshape(-1)
+        nbytes = buf.shape[0]
+        if nbytes > self.max_packet_bytes:
+            return self._bad("payload_size", f"payload of {nbytes} bytes exceeds the limit of "
                              f"{self.max_packet_bytes}")
 
         # ---- seq: lost, repeated packets and restarts ----------------------------------------
-        seq = int(pk.seq)
+        seq = pk.seq
+        if type(seq) is not int:
+            seq = int(seq)
         lost = 0
         restart = False
-        if self._last_seq is not None:
-            gap = seq - self._last_seq
+        last = self._last_seq
+        if last is not None and seq != last + 1:
+            gap = seq - last
             if gap == 0:
                 return self._bad("repeated", f"repeated packet seq {seq}; dropped")
             if gap < 0:
                 restart = True
             else:
                 lost = gap - 1
+                self._counts["lost_packets"] += lost
         self._last_seq = seq
-        self._counts["lost_packets"] += lost
 
         # ---- decoder per (encoding, size) ------------------------------------------------------
-        key = (enc, w, h)
         note = None
-        if self.decoder is None or key != self._key or restart:
-            if self.decoder is not None:
-                self._fold_decoder_stats()
-                if restart:
-                    self._counts["restarts"] += 1
-                else:
-                    self._counts["geometry_changes"] += 1
-                    old = f"{self._key[0]} {self._key[1]}x{self._key[2]}"
-                    note = f"stream changed from {old} to {enc} {w}x{h}; decoder reset"
-            self.decoder = make_decoder(enc, w, h)
-            self.decoder.max_events = self.max_packet_events
-            self._key = key
-            self._last_time_base = None
+        key = self._key
+        if restart or key is None or key[0] != enc or key[1] != w or key[2] != h:
+            note = self._new_decoder(enc, w, h, restart)
 
         if self._last_time_base is not None and tb < self._last_time_base:
             self._counts["time_base_backwards"] += 1
             note = f"time_base went backwards ({tb} < {self._last_time_base})"
         self._last_time_base = tb
 
-        wb = WORD_BYTES[enc]
-        if buf.nbytes % wb:
-            return self._bad("truncated", f"truncated packet: {buf.nbytes} bytes is not a whole number of "
+        if nbytes % wb:
+            return self._bad("truncated", f"truncated packet: {nbytes} bytes is not a whole number of "
                              f"{wb}-byte {enc} words", lost, restart)
+        dec = self.decoder
         try:
-            events, triggers = self.decoder.decode(buf, tb)
+            events, triggers = dec.decode_checked(buf, tb)
         except DecodeError as exc:
             return self._bad("decode_error", str(exc), lost, restart)
         if note is not None:
             self._counts["warnings"] += 1
             self.last_warning = note
-        return Decoded(events, triggers, lost, None, note, restart)
+        return Decoded(events, triggers, lost, None, note, restart, dec.last_t_summary)
+
+    def _new_decoder(self, enc: str, w: int, h: int, restart: bool) -> Optional[str]:
+        """A fresh decoder for (enc, w, h); the warning line when the stream changed geometry."""
+        note = None
+        if self.decoder is not None:
+            self._fold_decoder_stats()
+            if restart:
+                self._counts["restarts"] += 1
+            else:
+                self._counts["geometry_changes"] += 1
+                old = f"{self._key[0]} {self._key[1]}x{self._key[2]}"
+                note = f"stream changed from {old} to {enc} {w}x{h}; decoder reset"
+        self.decoder = make_decoder(enc, w, h)
+        self.decoder.max_events = self.max_packet_events
+        self._key = (enc, w, h)
+        self._last_time_base = None
+        return note
 
     # ------------------------------------------------------------------
     def _fold_decoder_stats(self) -> None:

@@ -57,6 +57,7 @@ class Batch:
     seq: int
     resync: str = ""  # set on the first batch of a new timeline (why: restart, time_jump, size_change,
     # reset): consumers start afresh
+    t_summary: Optional[tuple] = None  # (min, max, in order) of the events' times when known (the decoder's)
 
 
 class TimeGuard:
@@ -104,7 +105,7 @@ class TimeGuard:
         """The batch's reference time, after dropping its own outliers (None: nothing left)."""
         t = b.events.t
         n = len(t)
-        lo, hi = int(t.min()), int(t.max())
+        lo, hi = (b.t_summary[0], b.t_summary[1]) if b.t_summary is not None else (int(t.min()), int(t.max()))
         if hi - lo <= self.max_jump_ns:
             return int(t[n // 2])
         med = int(np.median(t))
@@ -112,6 +113,7 @@ class TimeGuard:
         k = int(np.count_nonzero(keep))
         self._counts["dropped_time_outlier"] += n - k
         b.events = b.events[keep]
+        b.t_summary = None
         return med if k else None
 
     def _off(self, ref: int, stamp: int, t_ref: Optional[int], stamp_ref: int) -> int:

@@ -23,6 +23,7 @@ from seal_ros.nodes.common import (
 )
 from seal_ros.nodes.ingest import IngestReporter, ingest_config, ingest_params
 from seal_ros.nodes.params import Param, ParamSet
+from seal_ros.warmup import warm_up
 
 # Keys of _diag_values() that count lost, refused or discontinuous data.
 PROBLEM_COUNTERS = INGEST_PROBLEMS + ("dropped_no_reconstructor", "frames_rejected", "method_failures",
@@ -93,6 +94,7 @@ class EventReconstructorNode(Node):
         self._last_event_wall = None
         self._last_t = None  # (event clock, output stamp) of the newest image
         self.params = ParamSet(self, PARAMS, self._on_param)
+        self.get_logger().info(warm_up("event_reconstructor"))  # numba kernels before the first packet
         self.source = WindowSource(config=ingest_config(self.params))
         self._report = IngestReporter(self, self.errors)
         self._configure_source()

@@ -16,6 +16,7 @@ from seal_ros.nodes.ingest import IngestReporter, ingest_config, ingest_params
 from seal_ros.nodes.params import Param, ParamSet
 from seal_ros.recorder.session import RecorderConfig, RecorderError, session_name_problem
 from seal_ros.recorder.worker import PROBLEM_COUNTERS as WORKER_PROBLEMS, RecorderWorker
+from seal_ros.warmup import warm_up
 
 
 PARAMS = [
@@ -75,6 +76,7 @@ class PairRecorderNode(Node):
 
         self._status_type = RecorderStatus
         self.params = ParamSet(self, PARAMS)
+        self.get_logger().info(warm_up("pair_recorder"))  # numba kernels before the first packet
         self.errors = ErrorCounter(self.get_logger())
         self.worker = RecorderWorker(int(self.params["max_queue_mb"] * 1e6))
         self._report = IngestReporter(self, self.errors)

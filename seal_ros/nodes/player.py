@@ -22,6 +22,7 @@ from rclpy.node import Node
 from seal_ros.io.recordings import RecordingError, open_recording
 from seal_ros.nodes.common import EVENTS_QOS, SENSOR_QOS, event_packet_type, ns_to_stamp
 from seal_ros.nodes.params import Param, ParamSet
+from seal_ros.warmup import warm_up
 
 PARAMS = [
     Param("bag", "", "Recording to play: rosbag2 / ROS 1 bag, Prophesee RAW, events.h5, text, EVREAL or AEDAT4.",
@@ -80,6 +81,7 @@ class BagPlayerNode(Node):
         super().__init__("bag_player", **kwargs)
         self.params = ParamSet(self, PARAMS)
         self.rec = self._open()
+        self.get_logger().info(warm_up("bag_player"))  # numba kernels before the first packet
         self.pub = self.create_publisher(event_packet_type(), self.params["topic"], self._qos(EVENTS_QOS))
         self.image_pub = None
         if self.rec.has_frames:

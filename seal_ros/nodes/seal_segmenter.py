@@ -30,6 +30,7 @@ from seal_ros.segment.clicks import ClickError, ClickPrompter, image_click_to_pi
 from seal_ros.segment.plane import ENCODINGS, PlaneGeometry
 from seal_ros.segment.prompts import PromptError, PromptStore, prompt_from_msg
 from seal_ros.segment.runner import SegmentRunner, WindowOutput
+from seal_ros.warmup import warm_up
 
 # Reliable + transient local: RViz2's Map display (transient local by default) and
 # volatile subscribers both match, and a late RViz2 gets the current plane at once.
@@ -134,6 +135,7 @@ class SealSegmenterNode(Node):
         from seal_ros.msg import InstanceMaskArray, Prompt, PromptArray
 
         self.params = p = ParamSet(self, PARAMS, self._on_param)
+        self.get_logger().info(warm_up("seal_segmenter"))  # numba kernels before the first packet
         self.errors = ErrorCounter(self.get_logger())
         self.source = WindowSource(p["window_mode"], int(p["window_duration_ms"] * 1e6), p["window_events"],
                                    ingest_config(p), p["max_window_events"])

@@ -32,16 +32,27 @@ def make_decoder(encoding: str, width: int, height: int) -> Decoder:
     return cls(width, height)
 
 
-def warm_up(encodings=SUPPORTED_ENCODINGS) -> None:
-    """Compile (or load from numba's cache) the kernels for writable and read-only buffers.
+def warm_up(encodings=SUPPORTED_ENCODINGS, readonly: bool = True) -> None:
+    """Compile (or load from numba's cache) every kernel variant of ``encodings``: the slab
+    entry of each kernel and its direct call (large packets, the event cap), for writable
+    payloads (rclpy messages) and, with ``readonly``, read-only ones (bag readers).
 
     Call before timing; the first decode in a process otherwise pays the JIT.
     """
     import numpy as np
 
-    ro = np.zeros(0, np.uint8)
-    ro.flags.writeable = False
+    from .kernel import KernelDecoder, _alloc
+
+    payloads = [np.zeros(16, np.uint8)]
+    if readonly:
+        payloads.append(np.zeros(16, np.uint8))
+        payloads[-1].flags.writeable = False
     for enc in encodings:
-        d = make_decoder(enc, 1, 1)
-        d.decode(np.zeros(0, np.uint8), 0)
-        d.decode(ro, 0)
+        d = make_decoder(enc, 8, 8)
+        for buf in payloads:
+            d.decode(buf, 0)
+            if isinstance(d, KernelDecoder):
+                for entry in d.arenas:
+                    entry(buf, 0, d._state.copy(), d._pool.current.arena)
+                for kernel in d.kernels:
+                    kernel(buf.view(d._word_dtype), 0, 0, d._state.copy(), *_alloc(16, 16), np.empty(32, np.uint8))

@@ -23,16 +23,15 @@ counted as ``dropped_invalid_time`` (Prophesee's decoder starts at the first
 TIME_HIGH too). Events outside the sensor are dropped and counted as
 ``dropped_out_of_range``. The time and the validity carry over from packet to
 packet.
-
-Rollovers stop being counted once 2^52 us have rolled over (142 years, which
-only a forged stream reaches), so ``t`` never overflows int64.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from .base import C_NOTIME, C_OFF, C_ON, C_RANGE, C_RISING, C_ROLLOVER, C_TRIG, C_UNKNOWN, MAX_ROLLED_US, Decoder
+from .base import C_RISING, MAX_ROLLED_US
+from .kernel import S_COUNTS, S_HEIGHT, S_WIDTH, KernelDecoder, end_packet
+from .slab import close_arena, open_arena, refused
 
 S_VALID, S_HIGH = range(2)
 # Prophesee's decoder: the largest TIME_HIGH time, and how close to a whole loop a
@@ -44,8 +43,10 @@ _u = np.uint64
 _U32 = np.dtype("<u4")
 
 
-@njit(cache=True, nogil=True, boundscheck=False)
-def evt2_kernel(words, start, time_base, width, height, state, counts, xs, ys, ps, ts, tt, te, ti):
+@njit(cache=True, nogil=True, boundscheck=False, inline="always")
+def evt2_kernel(words, start, time_base, state, xs, ys, ps, ts, tt, te, ti, steps):
+    width = state[S_WIDTH]
+    height = state[S_HEIGHT]
     n = words.shape[0]
     tcap = tt.shape[0]
     valid = state[S_VALID]
@@ -97,29 +98,31 @@ def evt2_kernel(words, start, time_base, width, height, state, counts, xs, ys, p
         i += 1
     state[S_VALID] = valid
     state[S_HIGH] = high
-    counts[C_ON] += on
-    counts[C_OFF] += ne - on
-    counts[C_RANGE] += n_range
-    counts[C_NOTIME] += n_notime
-    counts[C_UNKNOWN] += n_unknown
-    counts[C_TRIG] += nt
-    counts[C_RISING] += rising
-    counts[C_ROLLOVER] += n_roll
+    state[S_COUNTS + C_RISING] += rising
+    end_packet(state, 0, 0, on, ne, n_range, n_notime, n_unknown, nt, n_roll)  # one kernel: no choice to make
     return i, ne, nt
 
 
-class Evt2Decoder(Decoder):
+@njit(cache=True, nogil=True, boundscheck=False)
+def evt2_arena(buf, time_base, state, arena):
+    words = buf.view(np.uint32)
+    n = words.shape[0]
+    status, hdr, pos, tpos, xs, ys, ps, ts, tt, te, ti, steps = open_arena(arena, state, n)
+    if status:
+        return refused(status, state)
+    res = evt2_kernel(words, 0, time_base, state, xs, ys, ps, ts, tt, te, ti, steps)
+    return close_arena(hdr, pos, tpos, ts, state, buf.shape[0], n, res)
+
+
+class Evt2Decoder(KernelDecoder):
     encoding = "evt2"
     word_bytes = 4
     _word_dtype = _U32
     max_events_per_word = 1
-
-    def reset(self) -> None:
-        self._state = np.zeros(2, np.int64)
+    slack = 2
+    kernels = (evt2_kernel,)
+    arenas = (evt2_arena,)
 
     @property
     def has_valid_time(self) -> bool:
         return bool(self._state[S_VALID])
-
-    def _decode_words(self, words, time_base):
-        return self._run_chunks(evt2_kernel, words, time_base, self._state)

@@ -93,7 +93,7 @@ def measure(a, packets, gpu: bool, prec: str):
 
     from seal_ros.events.source import WindowSource
     from seal_ros.io.images import array_to_image_fields
-    from seal_ros.nodes.segmenter_msgs import rle_field
+    from seal_ros.nodes.seal_segmenter import rle_field
     from seal_ros.seal.build import build_seal
     from seal_ros.seal.predictor import Prompt, SealPredictor
     from seal_ros.segment.event_images import make_event_image, make_event_image_tensor

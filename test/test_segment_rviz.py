@@ -10,7 +10,7 @@ RVIZ = Path(__file__).resolve().parents[1] / "rviz" / "seal.rviz"
 
 
 def _params():
-    from seal_ros.nodes.seal_segmenter import PARAMS
+    from seal_ros.nodes.seal_segmenter import PARAMS  # (re-exported from segmenter_params)
 
     return {p.name: p.default for p in PARAMS}
 

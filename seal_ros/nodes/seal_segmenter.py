@@ -3,31 +3,36 @@
 Thin adapter: packets to stamped windows (:mod:`seal_ros.events.source`), prompts
 (:mod:`~seal_ros.segment.prompts`, :mod:`~seal_ros.segment.clicks`) and
 inference (:mod:`~seal_ros.segment.runner`, :mod:`seal_ros.seal.predictor`)
-live in the core. See docs/segmenter.md for topics, parameters and the RViz2 workflow.
+live in the core; the node subscribes, builds the results' ``InstanceMaskArray``
+(:func:`instances_msg`) and publishes. Parameters: :mod:`seal_ros.nodes.segmenter_params`;
+the picture outputs' messages: :mod:`seal_ros.nodes.segmenter_msgs`. See docs/segmenter.md
+for topics, parameters and the RViz2 workflow.
 """
 from __future__ import annotations
 
+import array
 import threading
 import time
+
+import numpy as np
 
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 from seal_ros.nodes import segmenter_msgs as msgs
-from seal_ros.events.source import PROBLEM_COUNTERS as INGEST_PROBLEMS, WINDOW_MODES, WindowSource
+from seal_ros.events.source import PROBLEM_COUNTERS as INGEST_PROBLEMS, WindowSource
 from seal_ros.nodes.common import (
     EVENTS_QOS, RESULT_QOS, SENSOR_QOS, Diagnostics, ErrorCounter, TopicWatch, event_packet_type, image_qos,
-    image_reliability_param, ns_to_stamp, packet_from_msg, safe_service, topic_timeout_param,
+    ns_to_stamp, packet_from_msg, safe_service,
 )
-from seal_ros.nodes.ingest import IngestReporter, ingest_config, ingest_params
-from seal_ros.nodes.params import Param, ParamSet
-from seal_ros.nodes.segmenter_modes import AUTO_FIELDS, MODE_PARAMS, TRACK_PARAMS, auto_classes, segment_config
-from seal_ros.seal.text import DEFAULT_TEMPLATES, PART_TEMPLATES
+from seal_ros.nodes.ingest import IngestReporter, ingest_config
+from seal_ros.nodes.params import ParamSet
+from seal_ros.nodes.segmenter_params import AUTO_FIELDS, PARAMS, TRACK_PARAMS, auto_classes, segment_config
+from seal_ros.seal.prompt import Granularity
 from seal_ros.segment import vocabulary as V
-from seal_ros.segment.loading import BACKENDS
-from seal_ros.segment.event_images import REPRESENTATIONS, make_event_image, make_event_image_tensor
+from seal_ros.segment.event_images import make_event_image, make_event_image_tensor
 from seal_ros.segment.clicks import ClickError, ClickPrompter, image_click_to_pixel, plane_click_to_pixel
-from seal_ros.segment.plane import ENCODINGS, PlaneGeometry
+from seal_ros.segment.plane import PlaneGeometry
 from seal_ros.segment.prompts import PromptError, PromptStore, prompt_from_msg
 from seal_ros.segment.runner import SegmentRunner, WindowOutput
 from seal_ros.warmup import warm_up
@@ -39,87 +44,37 @@ PLANE_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durabili
 PROBLEM_COUNTERS = INGEST_PROBLEMS + ("dropped_windows", "internal_errors")
 
 
-def _device_ok(v):
-    return None if v in ("auto", "cpu", "cuda") or (v.startswith("cuda:") and v[5:].isdigit()) \
-        else f"device={v!r}: use auto, cpu, cuda or cuda:N"
+def rle_field(r) -> array.array:
+    """``InstanceMask.mask_rle`` of a result: its run lengths (encoded on the model's device), or
+    encoded here from a dense mask."""
+    from seal_ros.seal.rle import encode_rle_numpy
+
+    counts = r.rle if r.rle is not None else encode_rle_numpy(r.mask)
+    out = array.array("I")
+    out.frombytes(np.ascontiguousarray(counts, dtype=np.uint32).tobytes())
+    return out
 
 
-def _model_ok(v):
-    from pathlib import Path
+def instances_msg(out: WindowOutput, stamp, start_stamp, mask_image: bool = False):
+    """``seal_ros/InstanceMaskArray``: stamp = window end; class indices into the carried vocabulary;
+    masks as run lengths (``mask_rle``), and as mono8 images (``mask``) only with ``mask_image``."""
+    from sensor_msgs.msg import Image
 
-    from seal_ros.io.paths import PathError, expand_path
+    from seal_ros.msg import InstanceMask, InstanceMaskArray
 
-    if v in ("vit_b", "tiny"):
-        return None
-    try:
-        ok = v.endswith((".pt", ".pth")) and Path(expand_path(v)).is_file()
-    except PathError as exc:
-        return f"model={v!r}: {exc}"
-    return None if ok else f"model={v!r}: use vit_b, tiny or the path of an existing seal.pt export"
-
-
-PARAMS = [
-    Param("events_topic", "event_camera/events", "EventPacket topic to segment (relative: moves with the node's "
-          "namespace).", read_only=True),
-    Param("window_mode", "duration", "How events are cut into windows.", choices=WINDOW_MODES),
-    Param("window_duration_ms", 50.0, "Window length in duration mode (ms).", range=(1.0, 10000.0)),
-    Param("window_events", 100000, "Events per window in count mode.", range=(100, 50_000_000)),
-    *ingest_params(),
-    Param("vocabulary", list(V.DEFAULT_VOCABULARY),
-          "Instance class names (live: ros2 param set). Non-empty, unique ignoring case and spacing, at most "
-          f"{V.MAX_CLASSES} names of at most {V.MAX_NAME_CHARS} characters.", validate=V.check_vocabulary),
-    Param("part_vocabulary", list(V.DEFAULT_PART_VOCABULARY),
-          "Part class names for prompts of part granularity (same rules).",
-          validate=lambda v: V.check_vocabulary(v, "part_vocabulary")),
-    Param("prompt_templates", list(DEFAULT_TEMPLATES), "CLIP prompt templates for the instance vocabulary;"
-          " each holds {} once; embeddings are averaged.", validate=V.check_templates),
-    Param("part_prompt_templates", list(PART_TEMPLATES), "CLIP prompt templates for the part vocabulary.",
-          validate=V.check_templates),
-    Param("event_representation", "voxel", "Event image fed to EventSAM: voxel (3-bin temporal-bilinear voxel "
-          "grid shifted to its minimum, scaled to 0..255), histogram, time_surface. See docs/segmenter.md.",
-          choices=REPRESENTATIONS),
-    Param("click_mode", "box", "Clicks make boxes (two clicks: opposite corners) or single points.",
-          choices=("box", "point")),
-    Param("click_granularity", "instance", "Granularity of prompts made by clicks.",
-          choices=("instance", "part", "any")),
-    Param("track_prompts", False, "A persistent box prompt follows its object (takes its last mask's box)."),
-    *MODE_PARAMS,
-    Param("models_dir", "", "Directory of the checkpoints (empty: $SEAL_ROS_MODELS or"
-          " ~/.cache/seal_ros/models).", read_only=True, path=True),
-    Param("model", "vit_b", "vit_b: the published SEAL (seal.pt + CLIP from models_dir); tiny: random toy model "
-          "for tests only; or the path of a seal.pt trained by `seal-ros train seal` (its size and text encoder "
-          "come with it; CLIP from the path it records or models_dir).", validate=_model_ok, read_only=True,
-          path=True),
-    Param("device", "auto", "Torch device: auto (cuda when available), cpu, cuda, cuda:N.", validate=_device_ok,
-          read_only=True),
-    Param("precision", "auto", "Autocast: auto (bf16 on CUDA, fp32 on CPU), fp32, bf16, fp16.",
-          choices=("auto", "fp32", "bf16", "fp16"), read_only=True),
-    Param("compile", False, "torch.compile the model (CUDA: prompt-only updates under 2 ms; first windows slow).",
-          read_only=True),
-    Param("backend", "auto", "Model runtime: torch, onnx (ONNX Runtime on the CPU, graphs of `seal-ros export onnx`; "
-          "pip install onnxruntime) or auto (torch on CUDA; on the CPU onnx, measured faster, when installed and the "
-          "model is not the random tiny one; else torch).", choices=BACKENDS, read_only=True),
-    Param("onnx_dir", "", "Directory written by `seal-ros export onnx` for backend onnx (empty: the model is "
-          "exported at start into ~/.cache/seal_ros/onnx, once per model file).", read_only=True, path=True),
-    Param("event_image_on", "auto", "Where the event image is built: cpu (numba), model_device (torch, on the "
-          "model's device: no host round trip on a GPU), auto (model_device on CUDA, else cpu).",
-          choices=("auto", "cpu", "model_device"), read_only=True),
-    Param("mask_image", False, "Also fill InstanceMask.mask (mono8 0/255 at sensor size, width x height bytes a "
-          "mask) besides mask_rle, for readers of the old field."),
-    Param("plane_frame", "seal_image_plane", "Frame of the clickable image plane (RViz2 Fixed Frame).",
-          read_only=True),
-    Param("plane_resolution", 0.01, "Plane metres per pixel.", range=(1e-4, 10.0), read_only=True),
-    Param("plane_origin_x", 0.0, "Plane position of the image's bottom-left corner (m).", range=(-1e6, 1e6),
-          read_only=True),
-    Param("plane_origin_y", 0.0, "See plane_origin_x.", range=(-1e6, 1e6), read_only=True),
-    Param("plane_encoding", "raw", "Plane cells: raw grey (RViz Map colour scheme 'raw') or occupancy 0..100.",
-          choices=ENCODINGS),
-    Param("plane_rate_hz", 5.0, "Most plane messages a second (0: none).", range=(0.0, 100.0)),
-    Param("overlay_alpha", 0.45, "Mask opacity in ~/overlay.", range=(0.0, 1.0)),
-    Param("image_timeout_s", 1.0, "~/image_in older than this (wall time) is not drawn on.", range=(0.0, 60.0)),
-    image_reliability_param("~/overlay and ~/event_image"),
-    topic_timeout_param("The events topic"),
-]
+    w = out.window
+    arr = InstanceMaskArray(window_start=start_stamp, event_count=w.count, width=w.width, height=w.height,
+                            vocabulary=list(out.vocabulary))
+    arr.header.stamp, arr.header.frame_id = stamp, w.frame_id
+    tracks = out.track_ids or [0] * len(out.results)
+    for i, (r, ci, t) in enumerate(zip(out.results, out.class_indices, tracks)):
+        mask = msgs.image_msg(r.mask_array().astype(np.uint8) * 255, stamp, w.frame_id) if mask_image else Image()
+        arr.instances.append(InstanceMask(
+            id=i, prompt_id=int(r.prompt_id), class_index=int(ci), class_name=out.vocabulary[ci] if ci >= 0 else "",
+            class_score=float(r.class_score), mask_score=float(r.mask_score), score=float(r.score),
+            granularity=Granularity.parse(r.granularity).code, bbox=[float(v) for v in r.bbox], track_id=int(t),
+            mask=mask, mask_rle=rle_field(r)))
+    return arr
 
 
 class SealSegmenterNode(Node):
@@ -323,7 +278,7 @@ class SealSegmenterNode(Node):
                             p["plane_origin_y"], p["plane_frame"])
         if out.results is not None:  # None: no model, so publish nothing false
             t = time.perf_counter()
-            arr = msgs.instances_msg(out, stamp, ns_to_stamp(out.window.t0_ns), p["mask_image"])
+            arr = instances_msg(out, stamp, ns_to_stamp(out.window.t0_ns), p["mask_image"])
             t1 = time.perf_counter()
             self._pub_instances.publish(arr)
             out.timings.update({"message build": t1 - t, "publish": time.perf_counter() - t1})

@@ -1,14 +1,13 @@
-"""Messages of ``seal_segmenter``'s outputs, built from the core's :class:`WindowOutput`."""
+"""Messages of ``seal_segmenter``'s picture outputs (images, the clickable plane, the instance markers),
+built from the core's :class:`WindowOutput`; the results themselves (``InstanceMaskArray``) are built in
+the node."""
 from __future__ import annotations
-
-import array
 
 import numpy as np
 
 from seal_ros.io.images import array_to_image_fields
 from seal_ros.segment.overlay import colour, colour_key
 from seal_ros.segment.plane import PlaneGeometry, grid_data
-from seal_ros.seal.prompt import Granularity
 from seal_ros.segment.runner import WindowOutput
 
 
@@ -18,39 +17,6 @@ def image_msg(img: np.ndarray, stamp, frame_id: str):
     msg = Image(**array_to_image_fields(img))
     msg.header.stamp, msg.header.frame_id = stamp, frame_id
     return msg
-
-
-def rle_field(r) -> array.array:
-    """``InstanceMask.mask_rle`` of a result: its run lengths (encoded on the model's device), or
-    encoded here from a dense mask."""
-    from seal_ros.seal.rle import encode_rle_numpy
-
-    counts = r.rle if r.rle is not None else encode_rle_numpy(r.mask)
-    out = array.array("I")
-    out.frombytes(np.ascontiguousarray(counts, dtype=np.uint32).tobytes())
-    return out
-
-
-def instances_msg(out: WindowOutput, stamp, start_stamp, mask_image: bool = False):
-    """``seal_ros/InstanceMaskArray``: stamp = window end; class indices into the carried vocabulary;
-    masks as run lengths (``mask_rle``), and as mono8 images (``mask``) only with ``mask_image``."""
-    from sensor_msgs.msg import Image
-
-    from seal_ros.msg import InstanceMask, InstanceMaskArray
-
-    w = out.window
-    arr = InstanceMaskArray(window_start=start_stamp, event_count=w.count, width=w.width, height=w.height,
-                            vocabulary=list(out.vocabulary))
-    arr.header.stamp, arr.header.frame_id = stamp, w.frame_id
-    tracks = out.track_ids or [0] * len(out.results)
-    for i, (r, ci, t) in enumerate(zip(out.results, out.class_indices, tracks)):
-        mask = image_msg(r.mask_array().astype(np.uint8) * 255, stamp, w.frame_id) if mask_image else Image()
-        arr.instances.append(InstanceMask(
-            id=i, prompt_id=int(r.prompt_id), class_index=int(ci), class_name=out.vocabulary[ci] if ci >= 0 else "",
-            class_score=float(r.class_score), mask_score=float(r.mask_score), score=float(r.score),
-            granularity=Granularity.parse(r.granularity).code, bbox=[float(v) for v in r.bbox], track_id=int(t),
-            mask=mask, mask_rle=rle_field(r)))
-    return arr
 
 
 def plane_msg(event_image: np.ndarray, geo: PlaneGeometry, encoding: str, stamp):

@@ -4,11 +4,14 @@ prompt-only update, full-size modules with RANDOM weights (timing only, no accur
 
     python bench/bench_seal.py --device cpu --iters 1            # short CPU run
     python bench/bench_seal.py --device cuda --iters 50 --compile
+    seal-ros bench seal -- --device cpu --onnx only             # issue 17.3 alone (the table run's arguments)
 
 Every configuration is compared with the naive eager fp32 pipeline measured in the
 same run.  Targets on a GPU: window < 8 ms, prompt-only update < 2 ms.  On the CPU, the
 torch path is also compared with ONNX Runtime on the exported model (``--onnx``) at 2
-threads and all cores: the faster is ``backend:=auto``'s choice there.
+threads and all cores: the faster is ``backend:=auto``'s choice there. Figures for ``seal-ros bench``:
+17.3 (the CPU default against the other backend, per thread count) and, on a GPU, the model's window
+and prompt-only update against the naive pipeline.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from seal_ros.cli.bench import Figure, report  # noqa: E402
 from seal_ros.seal.accel import optimize_model  # noqa: E402
 from seal_ros.seal.build import build_seal  # noqa: E402
 from seal_ros.seal.modeling.attention import use_fused_attention  # noqa: E402
@@ -94,7 +98,7 @@ def _profile(pred, boxes):
     print(prof.key_averages().table(sort_by="self_cuda_time_total", row_limit=14, max_name_column_width=60))
 
 
-def cpu_backends(model, images, boxes, vocab, iters, warmup, threads_list):
+def cpu_backends(model, images, boxes, vocab, iters, warmup, threads_list, size="vit_b"):
     """The full-size window on the CPU, torch (fp32 + SDPA, the node's CPU path) against ONNX Runtime
     on the same model exported (seal-ros export onnx), interleaved window by window, at each thread
     count; the faster one is backend:=auto's choice on the CPU (seal_ros.segment.loading)."""
@@ -108,13 +112,14 @@ def cpu_backends(model, images, boxes, vocab, iters, warmup, threads_list):
     try:
         t = time.perf_counter()
         export_onnx(model, tmp, check=False)
-        print(f"\nCPU backends (full-size modules): exported to ONNX in {time.perf_counter() - t:.0f} s")
+        print(f"\nCPU backends ({size} modules): exported to ONNX in {time.perf_counter() - t:.0f} s")
         print(f"{'threads':>8s} {'backend':<34s} {'window ms':>10s} {'backbone ms':>12s} {'prompt-only ms':>15s}"
               f" {'onnx / torch (window)':>22s}")
         for threads in threads_list:
             torch.set_num_threads(threads)
-            preds = {"torch fp32 + SDPA": SealPredictor(model, RandomText(), device="cpu"),
-                     "onnxruntime": OnnxSealPredictor(tmp, RandomText(), threads=threads)}
+            dim = model.out_proj.out_features
+            preds = {"torch fp32 + SDPA": SealPredictor(model, RandomText(dim), device="cpu"),
+                     "onnxruntime": OnnxSealPredictor(tmp, RandomText(dim), threads=threads)}
             times = {k: {"w": [], "b": [], "p": []} for k in preds}
             results = {}
             for p in preds.values():
@@ -139,8 +144,38 @@ def cpu_backends(model, images, boxes, vocab, iters, warmup, threads_list):
             miou, same = _agreement(results["torch fp32 + SDPA"], results["onnxruntime"])
             print(f"{'':8s} onnxruntime vs torch on the last window: mask IoU {miou:.4f}, same class {same:.0%}; "
                   f"faster: {'onnxruntime' if ratio < 1 else 'torch'}")
+            report_cpu_backends(med, threads, size, iters, warmup, miou, same)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def report_cpu_backends(med, threads, size, iters, warmup, miou, same) -> None:
+    """Issue 17.3's row: backend:=auto's CPU choice against the other backend, measured in the same run."""
+    from seal_ros.segment.loading import CPU_AUTO_BACKEND
+
+    names = {"onnx": "onnxruntime", "torch": "torch fp32 + SDPA"}
+    ours, peer = names[CPU_AUTO_BACKEND], names["torch" if CPU_AUTO_BACKEND == "onnx" else "onnx"]
+    o, p = med[ours], med[peer]
+    report(Figure("17.3", f"{'full-size' if size == 'vit_b' else size} window on the CPU (backbone + neck + decoder + "
+                  f"head, 10 boxes, vocabulary 20), backend:=auto's CPU default {CPU_AUTO_BACKEND} (backbone "
+                  f"{o['b']:.0f}, prompt-only {o['p']:.0f} ms); same results: mask IoU {miou:.4f}, same class {same:.0%}",
+                  f"{o['w']:.0f} ms", f"{peer} {p['w']:.0f} ms (backbone {p['b']:.0f}, prompt-only {p['p']:.0f} ms)",
+                  p["w"] / o["w"], "the faster backend is the CPU default", o["w"] <= p["w"],
+                  ran=f"{size} (random weights), CPU {threads} threads, median of {iters} after {warmup}, interleaved"))
+
+
+def report_gpu(results, dev, dname, iters) -> None:
+    """On a GPU: the model's best window and prompt-only update against the naive eager fp32 pipeline."""
+    name_w, (w, _), *_ = min(results, key=lambda r: r[1][0])
+    name_p, *_, (p, _), _ = min(results, key=lambda r: r[3][0])
+    base_w, base_p = results[0][1][0], results[0][3][0]
+    ran = f"ViT-B (random weights), {torch.cuda.get_device_name(dev)}, {dname}, median of {iters}"
+    report(Figure("17.2", f"the SEAL model's window alone (backbone + neck + decoder + head), best: {name_w}",
+                  f"{w:.2f} ms", f"naive eager fp32 {base_w:.2f} ms", base_w / w,
+                  f"part of the < {WINDOW_TARGET_MS:g} ms window", None, ran=ran, gpu_goal=True, on_gpu=True))
+    report(Figure("17.2", f"the SEAL model's prompt-only update alone, best: {name_p}", f"{p:.2f} ms",
+                  f"naive eager fp32 {base_p:.2f} ms", base_p / p, f"part of the < {PROMPT_TARGET_MS:g} ms update", None,
+                  ran=ran, gpu_goal=True, on_gpu=True))
 
 
 def parameter_table(model):
@@ -164,6 +199,8 @@ def main(argv=None):
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
     ap.add_argument("--iters", type=int, default=None, help="timed iterations (default: 2 CPU, 50 GPU)")
     ap.add_argument("--warmup", type=int, default=None, help="warm-up iterations (default: 1 CPU, 10 GPU)")
+    ap.add_argument("--size", default="vit_b", choices=("vit_b", "tiny"),
+                    help="the modules' size (vit_b: the published architecture; tiny: the toy model, for tests)")
     ap.add_argument("--prompts", type=int, default=10)
     ap.add_argument("--vocab", type=int, default=20)
     ap.add_argument("--height", type=int, default=480)
@@ -204,7 +241,7 @@ def main(argv=None):
           f"vocabulary of {args.vocab}; iters={iters} warmup={warmup}; times are medians (min)")
 
     torch.manual_seed(0)
-    model = build_seal("vit_b").eval()
+    model = build_seal(args.size).eval()
     print("\nparameters:")
     for name, n in parameter_table(model):
         print(f"  {name:<40s} {n / 1e6:8.2f}M")
@@ -246,8 +283,8 @@ def main(argv=None):
             compiled = True
         elif not comp:
             use_fused_attention(model, fused)
-        pred = SealPredictor(model, RandomText(), device=dev, dtype=dtype, cuda_graphs=graphs,
-                             cast_weights=cast)
+        pred = SealPredictor(model, RandomText(model.out_proj.out_features), device=dev, dtype=dtype,
+                             cuda_graphs=graphs, cast_weights=cast)
         pred.set_vocabulary(vocab)
 
         def window():
@@ -301,6 +338,7 @@ def main(argv=None):
               f"{'MET' if best_w < WINDOW_TARGET_MS else 'NOT met'}); best prompt-only {best_p:.2f} ms "
               f"(target < {PROMPT_TARGET_MS} ms: {'MET' if best_p < PROMPT_TARGET_MS else 'NOT met'})")
         print("SEAL paper: 22.28 ms per window (fastest baseline 88 ms)")
+        report_gpu(results, dev, dname, iters)
 
     if not gpu and args.onnx != "no" and not args.compile:
         import importlib.util
@@ -310,7 +348,7 @@ def main(argv=None):
         if have or args.onnx == "yes":
             use_fused_attention(model, True)
             threads = [int(t) for t in args.threads.split(",") if t] or sorted({2, os.cpu_count() or 2})
-            cpu_backends(model, images, boxes, vocab, iters, warmup, threads)
+            cpu_backends(model, images, boxes, vocab, iters, warmup, threads, args.size)
         else:
             print("\nONNX Runtime comparison skipped: pip install onnxruntime onnx onnxscript")
 

@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
-# The segmenter's GPU measurements (issue 17 point 2) in one command on a machine with CUDA and torch.
+# The GPU rows of `seal-ros bench` in one command on a machine with CUDA and torch (no ROS needed there).
 #
-#   bench/gpu_bench.sh prepare   # here (the dev machine, with .venv): packets + the pure-Python wheel
-#   bench/gpu_bench.sh run [STEP...]   # there (python3 with torch, numba, opencv): prints every figure;
-#                                # with OUT set, also writes $OUT/gpu_bench.log. STEPs (default all, about
-#                                # 10 min; split them over calls of the 10-minute device limit):
-#                                # check seal pipeline pipeline-compile cpu
+#   bench/gpu_bench.sh prepare          # here (the dev machine, with .venv): bench/.gpu/ (ignored by git)
+#   bench/gpu_bench.sh run [STEP...]    # there (python3 with torch, numba, opencv, onnxruntime): prints
+#                                       # every figure; with OUT set, also writes $OUT/gpu_bench.log
 #
-# `prepare` writes bench/.gpu/ (ignored by git): the shared evt3 recording's packets as .npz (no
-# rosbags needed there) and the segment-anything wheel. `run` installs that wheel into a scratch
-# directory, then runs, all with RANDOM weights (timing only):
-#   1. bench/check_seal_cuda.py                CUDA graphs == eager, threads changing the vocabulary
-#   2. bench/bench_seal.py (bf16, compile)     the model's window and prompt-only update vs naive eager
-#   3. bench/bench_segmenter_pipeline.py       the node's window stage by stage: event image on the GPU
-#      (vit_b, bf16, with and without compile)   (and its largest difference to numba), backbone,
-#                                                decoder+head with run lengths, message build, prompt-only
-#   4. bench/bench_seal.py --onnx only         the full-size window on that machine's CPU, torch vs ONNX
-#                                                Runtime, at 2 threads and all cores
-# The node over DDS (bench/bench_segmenter.py) needs ROS 2 there; this covers every stage but DDS.
+# `prepare` writes bench/.gpu/: the shared evt3 recording's packets as .npz (bench/packets.py reads
+# them where ../shared and rosbags are not) and the segment-anything wheel. Carry bench/.gpu to the
+# GPU machine (the device tool: carry ["bench/.gpu"]). `run` installs the wheel into a scratch
+# directory and runs these STEPs (default: table check; all with RANDOM weights, timing only):
+#   table    `python3 -m seal_ros.cli bench`: the same harness and table as here, every target's
+#            benchmark with its table arguments; on that machine 17.2 (bench_segmenter_pipeline: the
+#            node's window stage by stage on the GPU, bf16, without DDS), 17.3 (the full-size CPU window,
+#            torch vs ONNX Runtime, 2 threads and all cores) and 16 (automatic mode on the GPU, bf16,
+#            32x32 target); decode/warmstart/segmenter say "skipped" (no recordings, no ROS 2 there).
+#            About 4-6 minutes.
+#   check    bench/check_seal_cuda.py: CUDA graphs == eager, threads changing the vocabulary
+#   compile  the pipeline again with torch.compile (the node's compile:=true): its own table
+#   seal     bench_seal on the GPU (bf16, compile): the model's window and prompt-only update against
+#            the naive eager pipeline: its own table
+# One device call runs at most 10 minutes: `run table check` in one call, `run compile seal` in another.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 GPU="$ROOT/bench/.gpu"
@@ -25,7 +27,8 @@ cd "$ROOT"
 case "${1:-}" in
   prepare)
     mkdir -p "$GPU/whl"
-    grep -qx '/bench/.gpu/' .git/info/exclude 2>/dev/null || echo '/bench/.gpu/' >> "$(git rev-parse --git-path info/exclude)"
+    exclude=$(git rev-parse --git-path info/exclude)
+    grep -qx '/bench/.gpu/' "$exclude" 2>/dev/null || echo '/bench/.gpu/' >> "$exclude"
     scripts/with-env python bench/bench_segmenter_pipeline.py --save-packets "$GPU/packets.npz"
     scripts/with-env python -m pip download -q --no-deps --only-binary=:all: -d "$GPU/whl" segment-anything==1.0
     ls -la "$GPU" "$GPU/whl"
@@ -35,29 +38,28 @@ case "${1:-}" in
     PY=${PYTHON:-python3}
     LOG=${OUT:+$OUT/gpu_bench.log}
     LOG=${LOG:-/dev/null}
+    [ -f "$GPU/packets.npz" ] || { echo "gpu_bench: $GPU/packets.npz missing: run 'bench/gpu_bench.sh prepare' first" >&2; exit 2; }
     "$PY" -m pip install -q --no-index --no-deps --no-compile --target /tmp/seal_ros_site "$GPU"/whl/*.whl
     export PYTHONPATH="/tmp/seal_ros_site:$ROOT${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-    steps=${*:-check seal pipeline pipeline-compile cpu}
+    steps=${*:-table check}
     {
       nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
-      "$PY" -c 'import torch; print("torch", torch.__version__, torch.cuda.get_device_name())'
+      "$PY" -c 'import torch; c = torch.cuda.is_available(); print("torch", torch.__version__, torch.cuda.get_device_name() if c else "NO CUDA: the GPU rows stay unmeasured")'
       for step in $steps; do
         echo "== $step"
         case $step in
+          table) "$PY" -m seal_ros.cli bench || echo "gpu_bench: the table run exited with $?" ;;
           check) "$PY" bench/check_seal_cuda.py || echo "check_seal_cuda: FAILED" ;;
-          seal) "$PY" bench/bench_seal.py --device cuda --iters 30 --only-fast --compile --breakdown --clip no ;;
-          pipeline) "$PY" bench/bench_segmenter_pipeline.py --model vit_b --device cuda --precision bf16 \
-                      --windows 30 --packets "$GPU/packets.npz" ;;
-          pipeline-compile) "$PY" bench/bench_segmenter_pipeline.py --model vit_b --device cuda --precision bf16 \
-                      --windows 30 --packets "$GPU/packets.npz" --compile ;;
-          cpu) "$PY" bench/bench_seal.py --device cpu --onnx only --threads "2,$(nproc)" --iters 3 --warmup 1 ;;
-          *) echo "unknown step $step (check seal pipeline pipeline-compile cpu)" ;;
+          compile) "$PY" -m seal_ros.cli bench pipeline -- --compile ;;
+          seal) "$PY" -m seal_ros.cli bench seal -- --device cuda --iters 30 --only-fast --compile --breakdown \
+                  --clip no --onnx no ;;
+          *) echo "unknown step $step (table check compile seal)" ;;
         esac
       done
     } 2>&1 | tee "$LOG"
     ;;
   *)
-    echo "usage: bench/gpu_bench.sh prepare | run [check seal pipeline pipeline-compile cpu]" >&2
+    echo "usage: bench/gpu_bench.sh prepare | run [table check compile seal]" >&2
     exit 2
     ;;
 esac

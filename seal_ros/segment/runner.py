@@ -202,6 +202,7 @@ class SegmentRunner:
         if not self._vocab_ready.wait(120.0):
             self._log.warning("vocabulary still not encoded after 120 s; answering without classes")
         self.state = "ready"
+        self._log.info("model ready: answering windows")
 
     def _process(self, window: Optional[StampedWindow], rerun: bool) -> None:
         t_start = time.perf_counter()

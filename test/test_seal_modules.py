@@ -58,6 +58,31 @@ def test_mask_token_capture_matches_sam_forward(tiny):
     assert torch.allclose((hyper @ up).view(3, 4, 32, 32), masks, atol=1e-5)
 
 
+def test_one_image_is_broadcast_to_every_prompt_with_sams_results(tiny):
+    """One image and SAM's expanded no-mask embedding: the image side is passed once (no copies per
+    prompt); the results equal SAM's forward, and the copying path on the same inputs."""
+    from seal_ros.seal.modeling.mask_tokens import _same_for_all
+
+    sam = tiny.eventsam
+    emb = torch.randn(1, 32, 8, 8)
+    pe = sam.prompt_encoder.get_dense_pe()
+    sparse, dense = _prompts(sam, n=5)
+    assert _same_for_all(dense) and not _same_for_all(dense.contiguous())
+    seen = {}
+    hook = sam.mask_decoder.transformer.register_forward_hook(
+        lambda m, inputs, out: seen.setdefault("image_batch", []).append(inputs[0].shape[0]))
+    with torch.no_grad():
+        shared = predict_masks_with_tokens(sam.mask_decoder, emb, pe, sparse, dense)
+        copied = predict_masks_with_tokens(sam.mask_decoder, emb, pe, sparse, dense.contiguous())
+        ref = sam.mask_decoder(emb, pe, sparse, dense.contiguous(), multimask_output=True)
+    hook.remove()
+    assert seen["image_batch"] == [1, 5, 5]  # ours once for all prompts; the copying path and SAM per prompt
+    for a, b in zip(shared, copied):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(shared[0][:, 1:], ref[0], rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(shared[1][:, 1:], ref[1], rtol=1e-6, atol=1e-6)
+
+
 def test_seal_decode_returns_multimask_tokens(tiny):
     emb = torch.randn(1, 32, 8, 8)
     boxes = torch.tensor([[10.0, 10.0, 80.0, 60.0], [0.0, 0.0, 127.0, 127.0]])

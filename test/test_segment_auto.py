@@ -159,3 +159,17 @@ def test_prompted_masks_suppress_the_automatic_ones_they_cover(predictor, window
     assert first.results[0].bbox not in {r.bbox for r in again.results}
     for r in again.results:  # what is left is not covered by the prompted mask beyond the threshold
         assert (r.mask & covering[0]).sum() / r.mask.sum() <= OPEN.prompt_overlap
+
+
+def test_decoding_points_in_cpu_chunks_equals_one_batch(predictor, window):
+    from seal_ros.seal.automatic import CPU_DECODE_CHUNK
+
+    pts = np.random.default_rng(3).uniform([0, 0], [W, H], (2 * CPU_DECODE_CHUNK + 3, 2)).astype(np.float32)
+    low, iou, tokens = predictor.decode_points(pts)  # three chunks on the CPU
+    img = predictor._require_image()
+    xy = torch.as_tensor(img["tf"].points(pts.astype(np.float64).reshape(-1, 1, 2)), dtype=torch.float32)
+    with torch.no_grad():
+        ref = predictor.model.decode(img["emb"], points=xy, labels=torch.ones(xy.shape[:2], dtype=torch.int64))
+    assert low.shape == (len(pts), 3) + low.shape[2:] and tokens.shape[:2] == (len(pts), 3)
+    for ours, theirs in zip((low, iou, tokens), ref):
+        torch.testing.assert_close(ours, theirs.float(), rtol=1e-5, atol=1e-5)

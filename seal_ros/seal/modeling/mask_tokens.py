@@ -6,6 +6,16 @@ multimask ones are ``hs[:, 2:5]``).  :func:`predict_masks_with_tokens` calls the
 decoder's own parts in the same order (no edit of the installed library) and
 returns masks, IoU predictions and tokens; the tests check masks and IoU are
 exactly those of SAM's own forward.
+
+One difference in how, not what: SAM copies the image embedding and its
+positional encoding once per prompt (``repeat_interleave``) before the
+two-way transformer. When every prompt sees the same image and the same dense
+embedding (one image, no mask prompts: the dense embedding is SAM's
+``no_mask_embed`` expanded, stride 0), they are passed once and broadcast:
+SAM's attention and the transformer's additions broadcast over the batch, so
+the image side of the first block (its keys, values and image queries) is
+computed once for all prompts instead of once a prompt, and no copies are
+made. The arithmetic per prompt is the same.
 """
 from __future__ import annotations
 
@@ -35,12 +45,16 @@ def predict_masks_with_tokens(
     tokens = torch.cat((output_tokens.to(sparse_prompt_embeddings.dtype), sparse_prompt_embeddings), dim=1)
 
     if image_embeddings.shape[0] == n:
-        src = image_embeddings
+        src = image_embeddings + dense_prompt_embeddings
+        pos_src = torch.repeat_interleave(image_pe, n, dim=0)
+    elif image_embeddings.shape[0] == 1 and _same_for_all(dense_prompt_embeddings):
+        src = image_embeddings + dense_prompt_embeddings[:1]  # broadcast in the transformer
+        pos_src = image_pe
     else:
-        src = torch.repeat_interleave(image_embeddings, n, dim=0)
-    src = src + dense_prompt_embeddings
-    pos_src = torch.repeat_interleave(image_pe, n, dim=0)
-    b, c, h, w = src.shape
+        src = torch.repeat_interleave(image_embeddings, n, dim=0) + dense_prompt_embeddings
+        pos_src = torch.repeat_interleave(image_pe, n, dim=0)
+    _, c, h, w = src.shape
+    b = n
 
     hs, src = decoder.transformer(src, pos_src, tokens)
     iou_token_out = hs[:, 0, :]
@@ -57,3 +71,8 @@ def predict_masks_with_tokens(
     masks = (hyper_in @ upscaled.view(b, c, h * w)).view(b, -1, h, w)
     iou_pred = decoder.iou_prediction_head(iou_token_out)
     return masks, iou_pred, mask_tokens_out
+
+
+def _same_for_all(dense: torch.Tensor) -> bool:
+    """The dense embedding is one tensor for every prompt: a batch of one, or one expanded (stride 0)."""
+    return dense.shape[0] == 1 or dense.stride(0) == 0

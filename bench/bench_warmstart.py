@@ -45,9 +45,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.packets import EVT3_BAG as BAG, evt3_packets  # noqa: E402
 from seal_ros.cli.bench import Figure, report  # noqa: E402
 
-BAG = ROOT.parent / "shared" / "data" / "evt3_640x480"
 EVENTS = "/bench_warmstart/events"
 
 
@@ -72,9 +72,8 @@ READY_LINE = re.compile(r"numba kernels ready in ([0-9.]+) s|numba warm-up skipp
 def packets_and_first_window(window_ns):
     """The recording's packets, and the index of the packet whose push completes the first window."""
     from seal_ros.events.source import WindowSource
-    from seal_ros.io.bags import BagReader
 
-    packets = list(BagReader(BAG).event_packets())
+    packets = evt3_packets(str(BAG))
     if window_ns is None:
         return packets, None
     src = WindowSource("duration", window_ns)

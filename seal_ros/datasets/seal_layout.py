@@ -145,7 +145,7 @@ def read_semantic(path) -> np.ndarray:
 # default) needs these to be rebuilt; they construct arrays and nothing else. NumPy 1.x
 # pickles name the reconstructor numpy.core.multiarray, NumPy 2 numpy._core.multiarray.
 _RECONSTRUCT = np._core.multiarray._reconstruct
-_NUMPY_ARRAY_GLOBALS = [np.ndarray, np.dtype, _RECONSTRUCT, (_RECONSTRUCT, "numpy.core.multiarray._reconstruct")] + \
+NUMPY_ARRAY_GLOBALS = [np.ndarray, np.dtype, _RECONSTRUCT, (_RECONSTRUCT, "numpy.core.multiarray._reconstruct")] + \
     [type(np.dtype(t)) for t in (bool, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
                                  np.uint64, np.float16, np.float32, np.float64)]
 
@@ -156,7 +156,7 @@ def read_instance_masks(path) -> np.ndarray:
     import torch
 
     try:
-        with torch.serialization.safe_globals(_NUMPY_ARRAY_GLOBALS):
+        with torch.serialization.safe_globals(NUMPY_ARRAY_GLOBALS):
             obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - re-raised with the file name
         raise ValueError(f"{path}: unreadable instance file ({exc})") from exc

@@ -29,6 +29,8 @@ import cv2
 import numpy as np
 import torch
 
+from seal_ros.datasets.seal_layout import NUMPY_ARRAY_GLOBALS
+
 LEVELS = {"l": "semantic", "m": "instance", "s": "part"}
 
 
@@ -36,18 +38,10 @@ class SealDatasetError(ValueError):
     """The folder is not the authors' training layout (one line saying why)."""
 
 
-def _numpy_safe_globals():
-    core = getattr(np, "_core", None) or np.core
-    types = [bool, np.uint8, np.int8, np.int16, np.int32, np.int64, np.uint16, np.uint32, np.uint64,
-             np.float16, np.float32, np.float64]
-    return [core.multiarray._reconstruct, np.ndarray, np.dtype] + sorted(
-        {type(np.dtype(t)) for t in types}, key=lambda c: c.__name__)
-
-
 def load_weights_only(path):
     """``torch.load(weights_only=True)`` that also accepts NumPy arrays (no other objects)."""
     try:
-        with torch.serialization.safe_globals(_numpy_safe_globals()):
+        with torch.serialization.safe_globals(NUMPY_ARRAY_GLOBALS):
             return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - one line naming the file
         msg = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__

@@ -54,13 +54,12 @@ def predict_masks_with_tokens(
         src = torch.repeat_interleave(image_embeddings, n, dim=0) + dense_prompt_embeddings
         pos_src = torch.repeat_interleave(image_pe, n, dim=0)
     _, c, h, w = src.shape
-    b = n
 
     hs, src = decoder.transformer(src, pos_src, tokens)
     iou_token_out = hs[:, 0, :]
     mask_tokens_out = hs[:, 1:(1 + decoder.num_mask_tokens), :]
 
-    src = src.transpose(1, 2).reshape(b, c, h, w)
+    src = src.transpose(1, 2).reshape(n, c, h, w)
     upscaled = decoder.output_upscaling(src)
     hyper_in_list: List[torch.Tensor] = [
         decoder.output_hypernetworks_mlps[i](mask_tokens_out[:, i, :])

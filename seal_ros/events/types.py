@@ -152,6 +152,9 @@ class TriggerArray:
     def __len__(self) -> int:
         return len(self.t)
 
+    def __getitem__(self, idx) -> "TriggerArray":
+        return TriggerArray(self.t[idx], self.edge[idx], self.id[idx])
+
 
 class _SpanTriggers(_Span, TriggerArray):
     """Triggers of a decoder's output slab."""

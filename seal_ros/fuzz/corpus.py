@@ -96,8 +96,7 @@ def synthetic_corpus(rng, encoding: str, events: int = 40_000, span_us: int = 20
     cuts = np.arange(int(t[0]), int(t[-1]) + PACKET_NS, PACKET_NS)
     ei, ti = np.searchsorted(t, cuts), np.searchsorted(tt, cuts)
     for k in range(len(cuts) - 1):
-        pe, pt = ev[ei[k]: ei[k + 1]], TriggerArray(tt[ti[k]: ti[k + 1]], tr.edge[ti[k]: ti[k + 1]],
-                                                      tr.id[ti[k]: ti[k + 1]])
+        pe, pt = ev[ei[k]: ei[k + 1]], tr[ti[k]: ti[k + 1]]
         if len(pe) or (len(pt) and encoding in ("evt3", "evt2", "trigger")):
             packets.append(enc.encode(pe, pt))
     return from_packets(f"synthetic {w}x{h}", encoding, w, h, packets, True)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from seal_ros.events.types import EventArray, TriggerArray
+from seal_ros.io.images import to_gray
 from seal_ros.io.recordings import Frame, ImuArray  # noqa: F401 - Frame is part of this API
 
 G = 9.80665  # m/s^2 per g
@@ -31,24 +32,6 @@ class AedatRecording:
     width: int
     height: int
     triggers: TriggerArray = field(default_factory=TriggerArray.empty)
-
-
-def _to_gray(pixels: np.ndarray, fmt: str) -> np.ndarray:
-    img = np.asarray(pixels)
-    if img.ndim == 3:
-        if img.shape[2] == 1:
-            img = img[:, :, 0]
-        else:  # RGB / RGBA / BGR: luminance from the first three channels (ITU-R 601)
-            c = img[:, :, :3].astype(np.float32)
-            if fmt.upper().startswith("BGR"):
-                c = c[:, :, ::-1]
-            img = np.clip(c @ np.array([0.299, 0.587, 0.114], np.float32) + 0.5, 0, 255)
-    if img.dtype != np.uint8:
-        if img.dtype == np.uint16:
-            img = (img >> 8).astype(np.uint8)
-        else:
-            img = np.clip(img, 0, 255).astype(np.uint8)
-    return np.ascontiguousarray(img)
 
 
 def open_decoder(path):
@@ -80,7 +63,7 @@ def _frame(f) -> Frame:
     return Frame(t_ns=int(f["t"]) * 1000,
                  exposure_start_ns=int(f.get("exposure_begin_t", f["t"])) * 1000,
                  exposure_end_ns=int(f.get("exposure_end_t", f["t"])) * 1000,
-                 image=_to_gray(f["pixels"], str(f.get("format", "L"))))
+                 image=to_gray(f["pixels"], str(f.get("format", "L"))))
 
 
 def _triggers(tr) -> TriggerArray:

@@ -47,10 +47,21 @@ def array_to_image_fields(img: np.ndarray) -> dict:
     return dict(height=h, width=w, encoding=enc, is_bigendian=0, step=w * ch, data=img.tobytes())
 
 
-def to_gray(img: np.ndarray) -> np.ndarray:
-    """uint8 HxW: a mono image as it is, an RGB one by ITU-R 601 luminance."""
+def to_gray(img: np.ndarray, fmt: str = "RGB") -> np.ndarray:
+    """uint8 HxW: a mono image as it is, a colour one (RGB, RGBA, or BGR/BGRA as ``fmt`` says) by
+    ITU-R 601 luminance of its first three channels; 16-bit pixels keep their high byte."""
     img = np.asarray(img)
     if img.ndim == 3:
-        c = img[..., :3].astype(np.float32)
-        return np.clip(c @ np.array([0.299, 0.587, 0.114], np.float32) + 0.5, 0, 255).astype(np.uint8)
-    return img.astype(np.uint8, copy=False)
+        if img.shape[2] == 1:
+            img = img[:, :, 0]
+        else:
+            c = img[:, :, :3].astype(np.float32)
+            if fmt.upper().startswith("BGR"):
+                c = c[:, :, ::-1]
+            img = np.clip(c @ np.array([0.299, 0.587, 0.114], np.float32) + 0.5, 0, 255)
+    if img.dtype != np.uint8:
+        if img.dtype == np.uint16:
+            img = (img >> 8).astype(np.uint8)
+        else:
+            img = np.clip(img, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(img)

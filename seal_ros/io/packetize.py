@@ -33,7 +33,6 @@ from seal_ros.io.recordings import Recording, RecordingError
 
 DEFAULT_PACKET_NS = 1_000_000
 MAX_PACKET_BYTES = 32 << 20  # a packet of cut words is closed early at this size
-ROLLOVER_MIN_STEP = 10  # as decoders.evt3
 AS_RECORDED, PASSED_THROUGH, ENCODED = "as recorded", "words passed through", "encoded"
 
 
@@ -97,7 +96,12 @@ class _WordTimes:
     """Times (us) of the time words of a Prophesee word stream, block after block (as the decoders count)."""
 
     def __init__(self, encoding: str):
+        from seal_ros.events.decoders.evt2 import LOOP_THRESHOLD_US, MAX_TIME_HIGH_US
+        from seal_ros.events.decoders.evt3_kernels import ROLLOVER_MIN_STEP
+
         self.evt3 = encoding == "evt3"
+        # a TIME_HIGH this far below the last one is a rollover: the decoders' rules, in TIME_HIGH units
+        self.back = ROLLOVER_MIN_STEP + 1 if self.evt3 else -(-(MAX_TIME_HIGH_US - LOOP_THRESHOLD_US) >> 6)
         self.high = None  # last TIME_HIGH value as sent
         self.abs_high = None  # us, rollovers included
         self.low = 0
@@ -109,17 +113,17 @@ class _WordTimes:
             idx = np.flatnonzero((ty == 6) | (ty == 8))
             is_high = ty[idx] == 8
             val = (words[idx] & 0xFFF).astype(np.int64)
-            period, shift, back = 1 << 24, 12, ROLLOVER_MIN_STEP + 1
+            period, shift = 1 << 24, 12
         else:
             idx = np.flatnonzero((words >> 28) == 8)
             is_high = np.ones(len(idx), bool)
             val = (words[idx] & 0xFFFFFFF).astype(np.int64)
-            period, shift, back = 1 << 34, 6, ((1 << 28) - 1) - (10_000 >> 6)
+            period, shift = 1 << 34, 6
         hv = val[is_high]
         if len(hv):
             prev = np.concatenate(([hv[0] if self.high is None else self.high], hv))
             step = np.diff(prev)
-            roll = np.cumsum((step < 0) & (-step >= back))
+            roll = np.cumsum((step < 0) & (-step >= self.back))
             base = 0 if self.abs_high is None else self.abs_high - (self.high << shift)
             abs_h = base + roll * period + (hv << shift)
             self.high = int(hv[-1])
@@ -251,9 +255,9 @@ def _encode_windows(rec, encoder, packet_ns, clock, frame_id, stats):
             if k:
                 ev_parts.append(ev[:k])
             if j:
-                tr_parts.append(TriggerArray(tr.t[:j], tr.edge[:j], tr.id[:j]))
+                tr_parts.append(tr[:j])
             ev = ev[k:]
-            tr = TriggerArray(tr.t[j:], tr.edge[j:], tr.id[j:])
+            tr = tr[j:]
             if not k and not j:  # items before the open window (out of order): into it
                 ev_parts.append(ev)
                 tr_parts.append(tr)

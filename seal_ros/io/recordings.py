@@ -182,8 +182,7 @@ def split_chunk(events: EventArray, triggers: TriggerArray, lost: int, max_event
     lo = 0
     for k, i in enumerate(starts):
         hi = int(cut[k]) if k == 0 else max(int(cut[k]), lo)
-        tr = TriggerArray(triggers.t[lo:hi], triggers.edge[lo:hi], triggers.id[lo:hi]) if hi > lo \
-            else TriggerArray.empty()
+        tr = triggers[lo:hi] if hi > lo else TriggerArray.empty()
         yield Chunk(events[i:i + max_events], tr, lost if k == 0 else 0)
         lo = hi
 

@@ -53,11 +53,10 @@ class Aedat4Recording(Recording):
                 continue
             self.stats["events"] += len(value)
             if held is not None and len(held):
-                k = int(np.searchsorted(np.sort(pending.t), int(held.t[-1]), "right"))
                 order = np.argsort(pending.t, kind="stable")
-                now, later = order[:k], order[k:]
-                yield from split_chunk(held, _take(pending, now), 0, n)
-                pending = _take(pending, later)
+                k = int(np.searchsorted(pending.t[order], int(held.t[-1]), "right"))
+                yield from split_chunk(held, pending[order[:k]], 0, n)
+                pending = pending[order[k:]]
             held = value
         yield from split_chunk(held if held is not None else EventArray.empty(), pending, 0, n)
 
@@ -68,10 +67,6 @@ class Aedat4Recording(Recording):
     def imu(self):
         for _, samples in self._iter(("imus",)):
             yield samples
-
-
-def _take(tr: TriggerArray, idx) -> TriggerArray:
-    return TriggerArray(tr.t[idx], tr.edge[idx], tr.id[idx])
 
 
 def _detect(path: Path, head) -> bool:

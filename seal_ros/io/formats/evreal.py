@@ -13,9 +13,6 @@ from pathlib import Path
 from seal_ros.events.types import TriggerArray
 from seal_ros.io.recordings import Frame, FormatSpec, Options, Recording, RecordingError, split_chunk
 
-REQUIRED = ("events_ts.npy", "events_xy.npy", "events_p.npy")
-
-
 def _load(path: Path):
     """:func:`seal_ros.io.evreal.read_evreal`'s sequence for ``path`` (memory-mapped)."""
     from seal_ros.io.evreal import EvrealError, read_evreal
@@ -46,7 +43,9 @@ class EvrealRecording(Recording):
 
 
 def _detect(path: Path, head) -> bool:
-    return head is None and all((path / f).is_file() for f in REQUIRED)
+    from seal_ros.io.evreal import is_evreal
+
+    return head is None and is_evreal(path)
 
 
 FORMAT = FormatSpec(

@@ -34,7 +34,6 @@ PLUGIN_SIZES = (
 )
 GENERATION_SIZES = {"3.0": (640, 480), "3.1": (640, 480), "4.0": (1280, 720), "4.1": (1280, 720)}
 ENCODINGS = {"3.0": "evt3", "evt3": "evt3", "2.0": "evt2", "evt2": "evt2"}
-WORD_BYTES = {"evt3": 2, "evt2": 4}
 
 
 def read_header(f) -> tuple[dict, int]:
@@ -119,7 +118,9 @@ class RawRecording(Recording):
             raise RecordingError(f"{path}: {exc}") from None
         size = geometry_of(self.header) or (None, None)
         self._size(*size, what="the RAW header (no geometry, format or known plugin_name)")
-        self.word_bytes = WORD_BYTES[self.encoding]
+        from seal_ros.events.decoders import DECODERS
+
+        self.word_bytes = DECODERS[self.encoding].word_bytes
         self.clock_offset_ns = _date_ns(self.header)
         self.details = {"header": self.header, "data_offset": self.data_offset}
 

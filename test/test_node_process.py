@@ -135,6 +135,8 @@ def test_an_invalid_start_up_parameter_stops_the_node_with_one_line_and_status_2
          "event_reconstructor: invalid start-up value window_duration_ms='abc'", "a number in [0.1, 10000.0]"),
         (Proc("event_reconstructor", "method:=bogus"),
          "event_reconstructor: invalid start-up value method='bogus'", "is not one of ['hpf'"),
+        (Proc("seal_segmenter", "model:=tiny", "device:=cpu", "backend:=onnx", "mode:=auto"),
+         "seal_segmenter: invalid start-up value mode='auto' with backend 'onnx'", "runs on backend torch only"),
         (Proc("pair_recorder", f"session_name:={long_name}", f"output_dir:={tmp_path}"),
          f"pair_recorder: invalid start-up value session_name='{long_name}'", "at most 247 fit a file name"),
     ]

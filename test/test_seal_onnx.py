@@ -180,6 +180,21 @@ def test_backend_selection_loads_the_export(export_dir):
     assert resolve_backend("auto", "cpu", "tiny") == "torch" and resolve_backend("torch", "cpu", "vit_b") == "torch"
     with pytest.raises(ValueError, match="backend"):
         resolve_backend("tensorrt", "cpu")
+    # automatic mode (modes auto, both) runs on torch: auto picks it, onnx is refused with the reason
+    assert resolve_backend("auto", "cpu", "vit_b", automatic=True) == "torch"
+    with pytest.raises(ValueError, match="automatic mode .* runs on backend torch only"):
+        resolve_backend("onnx", "cpu", "vit_b", automatic=True)
+    with pytest.raises(RuntimeError, match="automatic mode needs backend torch"):
+        pred.decode_points(np.zeros((1, 2), np.float32))
+    auto_pred, auto_info = load_predictor("tiny", device="cpu", backend="auto", onnx_dir=str(export_dir), automatic=True)
+    assert auto_info["backend"] == "torch" and type(auto_pred).__name__ == "SealPredictor"
+
+
+def test_segment_refuses_automatic_mode_on_onnx(capsys, data_dir, export_dir):
+    line = one_line(cli(capsys, "segment", data_dir / "evt3_640x480", "--out", export_dir.parent / "seg_onnx_auto",
+                        "--auto", "--model", "tiny", "--device", "cpu", "--backend", "onnx",
+                        "--onnx-dir", export_dir), "segment")
+    assert "automatic mode (mode auto or both) runs on backend torch only" in line
 
 
 def test_export_command_errors(capsys, tmp_path):
@@ -201,8 +216,14 @@ def test_node_runs_the_onnx_backend(rig, ros_executor, export_dir):  # noqa: F81
     from seal_ros.nodes.common import RESULT_QOS
     from seal_ros.seal.rle import rle_area
 
+    from rclpy.parameter import Parameter
+
     node, helper, feeder, got = rig(backend="onnx", onnx_dir=str(export_dir))
     assert node.runner.state == "ready" and node.runner.predictor.backend == "onnx"
+    # automatic mode cannot run on ONNX Runtime: ros2 param set is refused with the reason
+    (res,) = node.set_parameters([Parameter("mode", value="auto")])
+    assert not res.successful and "runs on backend torch only" in res.reason
+    assert node.params["mode"] == "prompted" and node.get_parameter("mode").value == "prompted"
     pub = helper.create_publisher(PromptArray, "/seal_segmenter/prompts", RESULT_QOS)
     assert spin_until(ros_executor, lambda: pub.get_subscription_count() > 0, 10)
     pub.publish(_prompt_array(_box_prompt(3, (100, 80, 300, 260))))

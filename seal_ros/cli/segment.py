@@ -95,8 +95,9 @@ def run(args) -> int:
     try:
         predictor, info = load_predictor(args.model, models_dir, args.device, args.precision,
                                          backend=args.backend, onnx_dir=args.onnx_dir or "",
-                                         warn=lambda m: print(f"seal-ros segment: warning: {m}", file=sys.stderr))
-    except (FileNotFoundError, CheckpointError) as exc:  # MissingWeights is a FileNotFoundError
+                                         warn=lambda m: print(f"seal-ros segment: warning: {m}", file=sys.stderr),
+                                         automatic=bool(args.auto))
+    except (FileNotFoundError, CheckpointError, ValueError) as exc:  # MissingWeights is a FileNotFoundError
         raise CliError(str(exc)) from None
     if info["random_weights"]:
         opts.banner = "tiny RANDOM model: masks and classes are meaningless"

@@ -26,8 +26,9 @@ from seal_ros.nodes.common import (
     ns_to_stamp, packet_from_msg, safe_service,
 )
 from seal_ros.nodes.ingest import IngestReporter, ingest_config
-from seal_ros.nodes.params import ParamSet
-from seal_ros.nodes.segmenter_params import AUTO_FIELDS, PARAMS, TRACK_PARAMS, auto_classes, segment_config
+from seal_ros.nodes.params import ParameterError, ParamSet
+from seal_ros.nodes.segmenter_params import (AUTO_FIELDS, PARAMS, TRACK_PARAMS, auto_classes, mode_refused,
+                                             segment_config)
 from seal_ros.seal.prompt import Granularity
 from seal_ros.segment import vocabulary as V
 from seal_ros.segment.event_images import make_event_image, make_event_image_tensor
@@ -90,6 +91,12 @@ class SealSegmenterNode(Node):
         from seal_ros.msg import InstanceMaskArray, Prompt, PromptArray
 
         self.params = p = ParamSet(self, PARAMS, self._on_param)
+        self._backend = p["backend"]  # the backend loaded, once it is
+        if mode_refused(p["mode"], self._backend):
+            raise ParameterError(f"{self.get_name()}: invalid start-up value mode={p['mode']!r} with backend "
+                                 f"{self._backend!r}: {mode_refused(p['mode'], self._backend)} (rule: backend "
+                                 "onnx runs mode prompted only)")
+        self.add_on_set_parameters_callback(self._refuse_mode)
         self.get_logger().info(warm_up("seal_segmenter"))  # numba kernels before the first packet
         self.errors = ErrorCounter(self.get_logger())
         self.source = WindowSource(p["window_mode"], int(p["window_duration_ms"] * 1e6), p["window_events"],
@@ -147,7 +154,9 @@ class SealSegmenterNode(Node):
         predictor, info = load_predictor(
             p["model"], p["models_dir"], p["device"], p["precision"], p["compile"], p["backend"], p["onnx_dir"],
             log=log.info, warn=lambda m: log.warning(m + (". Use model=vit_b with the real weights."
-                                                        if p["model"] == "tiny" else "")))
+                                                        if p["model"] == "tiny" else "")),
+            automatic=p["mode"] != "prompted")
+        self._backend = info["backend"]
         on = p["event_image_on"]
         self._image_device = predictor.device if on == "model_device" or (
             on == "auto" and predictor.device.type == "cuda") else None
@@ -155,6 +164,13 @@ class SealSegmenterNode(Node):
         log.info(f"SEAL {p['model']} on backend {info['backend']}, {info['device']} ({info['precision']}); "
                  f"event images built on {where}")
         return predictor
+
+    def _refuse_mode(self, params):
+        """``ros2 param set mode auto|both`` is refused, with the reason, on an ONNX Runtime model."""
+        from rcl_interfaces.msg import SetParametersResult
+
+        reason = next((mode_refused(q.value, self._backend) for q in params if q.name == "mode"), None)
+        return SetParametersResult(successful=reason is None, reason=reason or "")
 
     def _on_param(self, name, value):
         p = self.params

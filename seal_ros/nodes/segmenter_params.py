@@ -10,7 +10,7 @@ from seal_ros.nodes.params import Param
 from seal_ros.seal.text import DEFAULT_TEMPLATES, PART_TEMPLATES
 from seal_ros.segment import vocabulary as V
 from seal_ros.segment.event_images import REPRESENTATIONS
-from seal_ros.segment.loading import BACKENDS
+from seal_ros.segment.loading import AUTOMATIC_NEEDS_TORCH, BACKENDS
 from seal_ros.segment.plane import ENCODINGS
 from seal_ros.segment.auto import AUTO_OPTIONS, AutoConfig
 from seal_ros.segment.pipeline import DEFAULT_BACKGROUND, MODES, SegmentConfig, auto_class_lists, parse_names
@@ -36,7 +36,8 @@ TRACK_PARAMS = ("tracking", "track_iou", "track_memory")
 MODE_PARAMS = [
     Param("mode", "prompted", "prompted: answer the prompts; auto: segment the whole view without prompts "
           "(every object of the vocabulary, prompt_id 0); both: prompts and automatic results, an automatic "
-          "mask a prompted one covers dropped. See docs/segmenter.md, 'Modes'.", choices=MODES),
+          "mask a prompted one covers dropped; auto and both run on backend torch. See docs/segmenter.md, "
+          "'Modes'.", choices=MODES),
     Param("query", "", "Automatic results only of these classes (comma separated, e.g. 'person, dog'; empty: "
           "every class). A name not in the vocabulary is added to the automatic classifier. Also set by "
           "~/query (std_msgs/String).", validate=_names_ok("query")),
@@ -51,6 +52,11 @@ MODE_PARAMS = [
     Param("track_memory", 5, "Tracking: windows a track is kept without a mask (a still object makes no "
           "events).", range=(0, 10_000)),
 ]
+
+
+def mode_refused(mode: str, backend: str):
+    """Why ``mode`` cannot run on ``backend`` (the one configured, or the one loaded), or None."""
+    return AUTOMATIC_NEEDS_TORCH if backend == "onnx" and mode != "prompted" else None
 
 
 def segment_config(params) -> SegmentConfig:
@@ -124,8 +130,9 @@ PARAMS = [
     Param("compile", False, "torch.compile the model (CUDA: prompt-only updates under 2 ms; first windows slow).",
           read_only=True),
     Param("backend", "auto", "Model runtime: torch, onnx (ONNX Runtime on the CPU, graphs of `seal-ros export onnx`; "
-          "pip install onnxruntime) or auto (torch on CUDA; on the CPU onnx, measured faster, when installed and the "
-          "model is not the random tiny one; else torch).", choices=BACKENDS, read_only=True),
+          "pip install onnxruntime; prompted mode only) or auto (torch on CUDA; on the CPU onnx, measured faster, when "
+          "installed, the model is not the random tiny one and mode is prompted; else torch).", choices=BACKENDS,
+          read_only=True),
     Param("onnx_dir", "", "Directory written by `seal-ros export onnx` for backend onnx (empty: the model is "
           "exported at start into ~/.cache/seal_ros/onnx, once per model file).", read_only=True, path=True),
     Param("event_image_on", "auto", "Where the event image is built: cpu (numba), model_device (torch, on the "

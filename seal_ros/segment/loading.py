@@ -11,25 +11,31 @@ with it).
 ``backend`` is ``torch`` (any device), ``onnx`` (ONNX Runtime on the CPU,
 :class:`~seal_ros.seal.onnx.runtime.OnnxSealPredictor`: the same interface) or
 ``auto``: torch on CUDA; on the CPU :data:`CPU_AUTO_BACKEND`, the faster of the
-two in ``bench/bench_seal.py --onnx`` (README, Benchmarks): ONNX Runtime, 1.6-2.6x
+two in ``bench/bench_seal.py --onnx`` (README, Benchmarks): ONNX Runtime, 1.1-2.6x
 torch's speed on a full-size window on 2 cores. Auto stays on torch on the CPU
 for the random ``tiny`` test model (unless ``onnx_dir`` is given: nothing to gain
-from exporting it at every start) and when the pip-only packages it needs are
-not installed (said in one line).
+from exporting it at every start), when the pip-only packages it needs are
+not installed (said in one line), and for automatic mode (``automatic``: modes
+auto and both), which runs in torch only: the ONNX graphs hold the prompted
+window (backbone, neck, decoder + head per prompt), not SAM's decoder over many
+points and SEAL's head on chosen masks. ``backend: onnx`` with automatic mode is
+refused (:data:`AUTOMATIC_NEEDS_TORCH`).
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Callable, Optional
 
-__all__ = ["MODEL_NAMES", "PRECISIONS", "BACKENDS", "CPU_AUTO_BACKEND", "RANDOM_WARNING", "load_predictor",
-           "resolve_device", "resolve_backend"]
+__all__ = ["MODEL_NAMES", "PRECISIONS", "BACKENDS", "CPU_AUTO_BACKEND", "RANDOM_WARNING", "AUTOMATIC_NEEDS_TORCH",
+           "load_predictor", "resolve_device", "resolve_backend"]
 
 MODEL_NAMES = ("vit_b", "tiny")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 BACKENDS = ("auto", "torch", "onnx")
 CPU_AUTO_BACKEND = "onnx"
 RANDOM_WARNING = "model=tiny: a RANDOM toy model for tests; its masks and classes are MEANINGLESS"
+AUTOMATIC_NEEDS_TORCH = ("automatic mode (mode auto or both) runs on backend torch only (the ONNX graphs hold the "
+                         "prompted window); use backend torch or auto")
 
 
 def _quiet(msg: str) -> None:
@@ -43,15 +49,21 @@ def resolve_device(device: str) -> str:
 
 
 def resolve_backend(backend: str, device: str, model: str = "vit_b", onnx_dir: str = "",
-                    log: Callable[[str], None] = _quiet) -> str:
-    """The backend ``backend`` means for this device and model (see the module docstring)."""
+                    log: Callable[[str], None] = _quiet, automatic: bool = False) -> str:
+    """The backend ``backend`` means for this device and model, with or without automatic mode (see the
+    module docstring); ValueError for backend onnx with automatic mode."""
     import importlib.util
 
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if backend == "onnx" and automatic:
+        raise ValueError(f"backend onnx: {AUTOMATIC_NEEDS_TORCH}")
     if backend != "auto":
         return backend
     if device.startswith("cuda") or CPU_AUTO_BACKEND == "torch" or (model == "tiny" and not onnx_dir):
+        return "torch"
+    if automatic:
+        log("backend auto: torch on the CPU (automatic mode runs on torch only)")
         return "torch"
     need = ("onnxruntime",) if onnx_dir else ("onnxruntime", "onnx", "onnxscript")
     missing = [m for m in need if importlib.util.find_spec(m) is None]
@@ -64,17 +76,19 @@ def resolve_backend(backend: str, device: str, model: str = "vit_b", onnx_dir: s
 
 def load_predictor(model: str, models_dir=None, device: str = "auto", precision: str = "auto",
                    compile: bool = False, backend: str = "torch", onnx_dir: str = "", seed: int = 0,
-                   log: Callable[[str], None] = _quiet, warn: Optional[Callable[[str], None]] = None):
+                   log: Callable[[str], None] = _quiet, warn: Optional[Callable[[str], None]] = None,
+                   automatic: bool = False):
     """(predictor, info): ``info`` says what was loaded (``model``, ``backend``, ``device``,
     ``precision``, ``random_weights`` for tiny, ``random_teachers`` for an export trained against
     random teachers, and for an export ``size``, ``step``, ``text_encoder``). Raises MissingWeights /
-    FileNotFoundError / CheckpointError with one line."""
+    FileNotFoundError / CheckpointError with one line; ValueError for backend onnx with ``automatic``
+    (modes auto and both: :func:`resolve_backend`)."""
     from seal_ros.models.manifest import default_models_dir
 
     warn = warn or _quiet
     device = resolve_device(device)
     models_dir = str(models_dir) if models_dir else str(default_models_dir())
-    backend = resolve_backend(backend, device, model, onnx_dir, log)
+    backend = resolve_backend(backend, device, model, onnx_dir, log, automatic)
     if backend == "onnx":
         return _load_onnx(model, models_dir, device, onnx_dir, seed, log, warn)
     return _load_torch(model, models_dir, device, precision, compile, seed, log, warn)

@@ -83,6 +83,11 @@ class OnnxSealPredictor(SealPredictor):
         self._shape_of: Dict[tuple, np.ndarray] = {}
         self._no_text: Optional[np.ndarray] = None
 
+    def decode_points(self, points):
+        """Automatic mode is not in the ONNX graphs (they hold the prompted window): a clear error, not a
+        missing torch module (the loaders choose backend torch for automatic mode)."""
+        raise RuntimeError("automatic mode needs backend torch: the ONNX graphs hold the prompted window only")
+
     def _encode_ort(self, image: torch.Tensor):
         emb, vit = self.onnx.run("backbone", image=image.cpu().numpy())
         return torch.from_numpy(emb), torch.from_numpy(vit)

@@ -28,6 +28,11 @@ def test_open_pairs_recording_source_and_refusals(tmp_path):
     # a bag has no exposure: windows centred on the frame stamps instead
     assert len(src) == 3 and [s.t0_ns + 10_000_000 for s in src.samples] == [f.t_ns for f in _frames(DAVIS_AEDAT)]
     assert all(len(s.events) > 0 and np.array_equal(s.image, r.image) for s, r in zip(src.samples, ref.samples))
+    # what keys the training caches: the recording's files (two recordings of as many pairs differ), the window
+    assert src.fingerprint() != ref.fingerprint() and src.fingerprint() == open_pairs(
+        {"source": "recording", "path": str(tmp_path / "bag"), "window_ms": 20.0}).fingerprint()
+    assert ref.fingerprint()["files"][0][0] == str(DAVIS_AEDAT.resolve())
+    assert RecordingPairs(DAVIS_AEDAT, window_ms=10.0).fingerprint() != ref.fingerprint()
     with pytest.raises(PairSourceError, match="no frames in this prophesee-raw recording"):
         open_pairs({"source": "recording", "path": str(RAW_EVT3)})
     with pytest.raises(PairSourceError, match="a character device"):

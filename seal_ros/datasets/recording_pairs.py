@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seal_ros.datasets.pairs import PairSample
+from seal_ros.datasets.pairs import PairSample, _file_id
 from seal_ros.events.types import EventArray
 
 
@@ -24,6 +24,7 @@ class RecordingPairs:
         from seal_ros.io.recordings import open_recording
 
         rec = open_recording(path, **options)
+        self.path, self.window_ms = Path(path), float(window_ms)
         if not rec.has_frames:
             raise ValueError(f"{path}: no frames in this {rec.format} recording")
         self.width, self.height = rec.width, rec.height
@@ -60,6 +61,12 @@ class RecordingPairs:
 
     def __getitem__(self, i) -> PairSample:
         return self.samples[i]
+
+    def fingerprint(self) -> dict:
+        """What identifies these pairs (keys training caches): the recording's files, the window, the pairs."""
+        files = [self.path] if self.path.is_file() else sorted(f for f in self.path.rglob("*") if f.is_file())
+        return {"kind": "recording", "files": [_file_id(f) for f in files], "window_ms": self.window_ms,
+                "pairs": [s.name for s in self.samples]}
 
 
 def _mid(frame) -> int:

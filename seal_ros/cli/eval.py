@@ -55,12 +55,6 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _device(name: str) -> str:
-    import torch
-
-    return name if name != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-
-
 def _predictor(args, device: str):
     """(predictor, what was loaded): the published layout or a training export, with the text encoder the
     model was trained against when --text-classifier asks for one (a classifier file needs none)."""
@@ -120,6 +114,7 @@ def run(args) -> int:
     from seal_ros.evaluation.runner import evaluate_seal
     from seal_ros.seal.checkpoint import CheckpointError
     from seal_ros.seal.weights import MissingWeights
+    from seal_ros.segment.loading import resolve_device
 
     try:
         bench = get_benchmark(args.benchmark)
@@ -128,7 +123,7 @@ def run(args) -> int:
                            f"({bench.eval_list}, {bench.gt_dir}/)")
         items = _items(args, bench)
         rows, source = _classifier(args, bench)
-        predictor, model_info = _predictor(args, _device(args.device))
+        predictor, model_info = _predictor(args, resolve_device(args.device))
         report = evaluate_seal(predictor, items, bench, classifier=rows, prompt=args.prompt,
                                point_sample=args.point_sample, seed=args.seed, limit=args.limit,
                                progress=True, classifier_source=source)

@@ -16,13 +16,9 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from seal_ros.seal.rle import coco_rle
+
 _THRS = np.array([0.25] + [round(0.5 + 0.05 * i, 2) for i in range(10)])
-
-
-def _rle(mask: np.ndarray) -> dict:
-    rle = mask_utils.encode(np.asfortranarray(np.asarray(mask, dtype=np.uint8)))
-    rle["counts"] = rle["counts"].decode("ascii")
-    return rle
 
 
 class CocoAccumulator:
@@ -40,7 +36,7 @@ class CocoAccumulator:
         return image_id
 
     def add_gt(self, image_id: int, mask: np.ndarray, label: int) -> None:
-        rle = _rle(mask)
+        rle = coco_rle(mask)
         self.gts.append({
             "id": len(self.gts) + 1, "image_id": image_id, "category_id": int(label) + 1,
             "segmentation": rle, "area": float(mask_utils.area(rle)),
@@ -51,7 +47,7 @@ class CocoAccumulator:
         if label < 0 or not np.any(mask):
             return
         self.dets.append({"image_id": image_id, "category_id": int(label) + 1,
-                          "segmentation": _rle(mask), "score": float(score)})
+                          "segmentation": coco_rle(mask), "score": float(score)})
 
     def evaluate(self, eval_classes=None) -> dict:
         eval_idx = list(range(len(self.classes))) if eval_classes is None else list(eval_classes)

@@ -18,7 +18,16 @@ from typing import List
 
 import numpy as np
 
-__all__ = ["encode_rle", "encode_rle_numpy", "decode_rle", "rle_area", "rle_is_empty"]
+__all__ = ["encode_rle", "encode_rle_numpy", "decode_rle", "rle_area", "rle_is_empty", "coco_rle"]
+
+
+def coco_rle(mask: np.ndarray) -> dict:
+    """pycocotools' *compressed* run-length encoding of a bool (H, W) mask, JSON-ready (the
+    ``segmentation`` of COCO results files and of ``seal-ros segment``'s JSON)."""
+    from pycocotools import mask as mask_utils
+
+    rle = mask_utils.encode(np.asfortranarray(np.asarray(mask, dtype=np.uint8)))
+    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
 
 
 def _counts(boundaries: np.ndarray, first: bool, size: int) -> np.ndarray:

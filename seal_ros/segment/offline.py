@@ -37,10 +37,11 @@ from typing import Optional
 
 import numpy as np
 
+from seal_ros.seal.rle import coco_rle
 from seal_ros.segment.pipeline import SegmentConfig, WindowSegmenter, drawn_results
 from seal_ros.segment.prompt_file import TimedPrompt, active_prompts
 
-__all__ = ["OfflineOptions", "segment_recording", "rle_of"]
+__all__ = ["OfflineOptions", "segment_recording"]
 
 
 @dataclass
@@ -63,14 +64,6 @@ class OfflineOptions:
     overlay_alpha: float = 0.45
     banner: str = ""  # written on every overlay (e.g. a random model's warning)
     progress: bool = True
-
-
-def rle_of(mask: np.ndarray) -> dict:
-    """pycocotools' compressed run-length encoding of a bool (H, W) mask, JSON-ready."""
-    from pycocotools import mask as mask_utils
-
-    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
 
 
 class _Writer:
@@ -108,7 +101,7 @@ class _Writer:
             x0, y0, x1, y1 = (float(v) for v in r.bbox)
             self.annotations.append({
                 "id": len(self.annotations) + 1, "image_id": k, "category_id": cid, "class_name": cname,
-                "segmentation": rle_of(r.mask), "area": int(r.mask.sum()), "bbox": [x0, y0, x1 - x0, y1 - y0],
+                "segmentation": coco_rle(r.mask), "area": int(r.mask.sum()), "bbox": [x0, y0, x1 - x0, y1 - y0],
                 "score": float(r.score), "class_score": float(r.class_score), "mask_score": float(r.mask_score),
                 "track_id": int(t), "prompt_id": int(r.prompt_id),
                 "granularity": Granularity.parse(r.granularity).value, "png_value": j + 1})

@@ -32,6 +32,7 @@ from seal_ros.train.vocabulary import BUILTIN_VOCABULARY
 DESCRIBERS = ("clip_zero_shot", "vlm")
 VLM_SHORT_PROMPT = "a photo of"
 VLM_LONG_PROMPT = "a detailed description of this object, its parts and its surroundings:"
+VLM_SHORT_TOKENS, VLM_LONG_TOKENS = 12, 48  # most new tokens of the short and the long caption
 
 
 @dataclass
@@ -77,7 +78,8 @@ class VlmDescriber:
 
     def __init__(self, clip, model_path: str, vocabulary: Optional[Sequence[str]] = None,
                  templates: Optional[Sequence[str]] = None, short_prompt: str = VLM_SHORT_PROMPT,
-                 long_prompt: str = VLM_LONG_PROMPT, short_tokens: int = 12, long_tokens: int = 48,
+                 long_prompt: str = VLM_LONG_PROMPT, short_tokens: int = VLM_SHORT_TOKENS,
+                 long_tokens: int = VLM_LONG_TOKENS,
                  device="cpu", batch: int = 16):
         model_cls, processor_cls = _transformers()
         self.clip = clip

@@ -31,15 +31,16 @@ from pathlib import Path
 import torch
 
 from seal_ros.train.config import ConfigError
+from seal_ros.train.describers import (DESCRIBERS, VLM_LONG_PROMPT, VLM_LONG_TOKENS, VLM_SHORT_PROMPT,
+                                        VLM_SHORT_TOKENS)
 from seal_ros.train.teachers import allow_random, file_fingerprint, require_file
 
 GUIDANCE_DEFAULTS = {
     "cache_dir": None, "sam": "vit_b", "sam_checkpoint": None, "clip": None,
     "clip_model": "ViT-L-14-336-quickgelu", "tiny_dim": 16, "visual": "roi", "crop_margin": 0.1,
     "describer": "clip_zero_shot", "vocabulary": None, "templates": None, "vlm_path": None,
-    "vlm_short_prompt": "a photo of", "vlm_long_prompt":
-        "a detailed description of this object, its parts and its surroundings:",
-    "vlm_short_tokens": 12, "vlm_long_tokens": 48, "points_per_side": 32,
+    "vlm_short_prompt": VLM_SHORT_PROMPT, "vlm_long_prompt": VLM_LONG_PROMPT,
+    "vlm_short_tokens": VLM_SHORT_TOKENS, "vlm_long_tokens": VLM_LONG_TOKENS, "points_per_side": 32,
     "pred_iou_thresh": 0.88, "stability_score_thresh": 0.95, "max_masks": 64, "shard_size": 64,
     "device": "auto", "seed": 0,
 }
@@ -53,7 +54,6 @@ def guidance_settings(given: dict | None) -> dict:
         raise ConfigError(f"unknown guidance keys: {', '.join(sorted(bad))}")
     out = dict(GUIDANCE_DEFAULTS)
     out.update(given)
-    from seal_ros.train.describers import DESCRIBERS
     from seal_ros.train.mhsg import VISUAL_MODES
 
     if out["visual"] not in VISUAL_MODES:

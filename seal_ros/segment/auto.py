@@ -248,12 +248,14 @@ def automatic_masks(predictor, events: EventArray, width: int, height: int, cfg:
             found.append((float(iou[i]) * p, i, cls, p))
     found.sort(key=lambda f: -f[0])  # stable: ties keep the NMS order
     stats["dropped_cap"] += max(0, len(found) - cfg.max_instances)
-    boxes = _sensor_boxes(sensor)
-    for score, i, cls, p in found[:cfg.max_instances]:
+    top = found[:cfg.max_instances]
+    chosen = sensor[torch.tensor([f[1] for f in top], dtype=torch.int64, device=sensor.device)]
+    masks, boxes = chosen.cpu().numpy(), _sensor_boxes(chosen)  # the results' masks only, one copy to the host
+    for k, (score, i, cls, p) in enumerate(top):
         out.results.append(InstanceResult(
-            prompt_id=AUTO_PROMPT_ID, mask=sensor[i].cpu().numpy(), class_index=cls, class_name=vocab.names[cls],
+            prompt_id=AUTO_PROMPT_ID, mask=masks[k], class_index=cls, class_name=vocab.names[cls],
             class_score=p, mask_score=float(iou[i]), score=score, granularity=Granularity.INSTANCE,
-            bbox=tuple(float(v) for v in boxes[i]), vocabulary=vocab.names, num_kept=1, candidate=int(candidate[i])))
+            bbox=tuple(float(v) for v in boxes[k]), vocabulary=vocab.names, num_kept=1, candidate=int(candidate[i])))
     stats["instances"] = len(out.results)
     return out
 
